@@ -1,0 +1,72 @@
+import django_filters
+from django.utils.translation import gettext_lazy as _
+from rest_framework_gis.filters import InBBoxFilter
+
+from gridcity.models import Checkpoint, Community, Street, WorkGrid
+
+
+class BBoxFilter(InBBoxFilter):
+    """``bbox=min_lon,min_lat,max_lon,max_lat``: units whose bounding box meets it."""
+
+    bbox_param = "bbox"
+
+
+class _CodePrefixFilter(django_filters.CharFilter):
+    """Filter by an ancestor's code: a code prefixes all its descendants' codes."""
+
+    def __init__(self, length: int, **kwargs):
+        self.length = length
+        kwargs.setdefault("help_text", _("code of the %(n)d-digit ancestor") % {"n": length})
+        super().__init__(field_name="code", lookup_expr="startswith", **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        if len(value) != self.length or not value.isdigit():
+            # A malformed code matches nothing rather than everything under a shorter prefix.
+            return qs.none()
+        return super().filter(qs, value)
+
+
+class UnitFilter(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text=_("ISO 8601 date-time")
+    )
+
+
+class StreetFilter(UnitFilter):
+    district = _CodePrefixFilter(6)
+
+    class Meta:
+        model = Street
+        fields = ["district", "updated_since"]
+
+
+class CommunityFilter(UnitFilter):
+    district = _CodePrefixFilter(6)
+    street = _CodePrefixFilter(9)
+
+    class Meta:
+        model = Community
+        fields = ["district", "street", "updated_since"]
+
+
+class WorkGridFilter(UnitFilter):
+    district = _CodePrefixFilter(6)
+    street = _CodePrefixFilter(9)
+    community = _CodePrefixFilter(12)
+
+    class Meta:
+        model = WorkGrid
+        fields = ["district", "street", "community", "updated_since"]
+
+
+class CheckpointFilter(UnitFilter):
+    district = _CodePrefixFilter(6)
+    street = _CodePrefixFilter(9)
+    community = _CodePrefixFilter(12)
+    grid = _CodePrefixFilter(15)
+
+    class Meta:
+        model = Checkpoint
+        fields = ["district", "street", "community", "grid", "updated_since"]

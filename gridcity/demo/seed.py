@@ -1,0 +1,108 @@
+"""Write the demo city (geometry from ``partition``) and its demo log-ins to the database."""
+
+import json
+import os
+from pathlib import Path
+
+import shapely
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from gridcity import coords, geometry
+from gridcity.demo.partition import build_demo_city
+from gridcity.locate import grid_index
+from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
+
+OUTLINE = Path(__file__).resolve().parent.parent / "data" / "baoan_district.geojson"
+DEMO_PASSWORD_DEFAULT = "gridcity-demo"
+
+
+def demo_password() -> str:
+    return os.environ.get("GRIDCITY_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
+
+
+def load_outline() -> shapely.MultiPolygon:
+    """The district outline, published in GCJ-02, converted to WGS-84 as everything is stored."""
+    data = json.loads(OUTLINE.read_text(encoding="utf-8"))
+    outline = shapely.geometry.shape(data["features"][0]["geometry"])
+    return geometry.to_multipolygon(coords.shapely_transform(outline, "gcj02", "wgs84"))
+
+
+@transaction.atomic
+def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) -> dict[str, int]:
+    """Build and store the demo city in one transaction; returns what it created."""
+    city = build_demo_city(load_outline(), seed=seed, progress=progress)
+    existing = District.objects.filter(code=city.district.code)
+    if existing.exists():
+        if not replace:
+            raise ValueError(
+                f"district {city.district.code} already exists: use --replace to rebuild it"
+            )
+        prefix = city.district.code
+        Checkpoint.objects.filter(code__startswith=prefix).delete()
+        WorkGrid.objects.filter(code__startswith=prefix).delete()
+        Community.objects.filter(code__startswith=prefix).delete()
+        Street.objects.filter(code__startswith=prefix).delete()
+        existing.delete()
+
+    now = timezone.now()
+
+    def unit(model, spec, **parent):
+        return model(
+            code=spec.code,
+            name=spec.name,
+            geom=geometry.to_geos_multipolygon(spec.geom),
+            area_m2=geometry.geodesic_area_m2(spec.geom),
+            created_at=now,
+            updated_at=now,
+            **parent,
+        )
+
+    district = unit(District, city.district)
+    district.save()
+    streets = Street.objects.bulk_create([unit(Street, s, district=district) for s in city.streets])
+    by_code = {s.code: s for s in streets}
+    communities = Community.objects.bulk_create(
+        [unit(Community, c, street=by_code[c.parent_code]) for c in city.communities]
+    )
+    by_code = {c.code: c for c in communities}
+    total = len(city.grids)
+    grids = []
+    for start in range(0, total, 500):
+        batch = city.grids[start : start + 500]
+        grids += WorkGrid.objects.bulk_create(
+            [unit(WorkGrid, g, community=by_code[g.parent_code]) for g in batch]
+        )
+        if progress:
+            progress("store grids", len(grids), total)
+    by_code = {g.code: g for g in grids}
+    Checkpoint.objects.bulk_create(
+        [
+            Checkpoint(
+                code=cp.code,
+                name=cp.name,
+                grid=by_code[cp.grid_code],
+                point=geometry.to_geos(cp.point),
+                min_dwell_minutes=cp.min_dwell_minutes,
+            )
+            for cp in city.checkpoints
+        ],
+        batch_size=1000,
+    )
+    _demo_users()
+    transaction.on_commit(grid_index.invalidate)
+    return {
+        "districts": 1,
+        "streets": len(streets),
+        "communities": len(communities),
+        "grids": len(grids),
+        "checkpoints": len(city.checkpoints),
+    }
+
+
+def _demo_users() -> None:
+    """The demo log-ins; more personas come with roles (see README)."""
+    User = get_user_model()
+    if not User.objects.filter(username="admin").exists():
+        User.objects.create_superuser("admin", "admin@example.invalid", demo_password())

@@ -1,0 +1,145 @@
+"""locate: which work grid (and community, street, district) holds a point.
+
+Every GPS fix and every case is placed by this, so it answers from an in-process spatial index:
+a shapely STRtree over the grids' bounding boxes, then a point-in-polygon test on prepared
+geometries of the few candidates. The index is built lazily on first use and rebuilt when the
+hierarchy changes: at once in the process that changed it (signals), and in every other process
+within ``GRIDCITY_LOCATE_INDEX_CHECK_SECONDS``, by comparing a cheap fingerprint of the four
+tables. A point the index does not place goes to the database, which stays the authority.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db.models import Count, Max
+
+from gridcity import coords, geometry
+from gridcity.models import Community, District, Street, WorkGrid
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """The answer of locate: the grid and its ancestors, codes and names."""
+
+    grid_id: int
+    grid: Place
+    community: Place
+    street: Place
+    district: Place
+
+    def as_dict(self) -> dict:
+        return {
+            level: {"code": place.code, "name": place.name}
+            for level, place in (
+                ("grid", self.grid),
+                ("community", self.community),
+                ("street", self.street),
+                ("district", self.district),
+            )
+        }
+
+
+def _fingerprint() -> tuple:
+    return tuple(
+        tuple(
+            model.objects.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")).values()
+        )
+        for model in (WorkGrid, Community, Street, District)
+    )
+
+
+def _location_of(grid: WorkGrid) -> Location:
+    community = grid.community
+    street = community.street
+    district = street.district
+    return Location(
+        grid_id=grid.id,
+        grid=Place(grid.code, grid.name),
+        community=Place(community.code, community.name),
+        street=Place(street.code, street.name),
+        district=Place(district.code, district.name),
+    )
+
+
+def _grids_with_ancestors():
+    return WorkGrid.objects.select_related("community__street__district").order_by("code")
+
+
+class GridIndex:
+    """An immutable snapshot of every grid: STRtree of envelopes + prepared polygons."""
+
+    def __init__(self, fingerprint: tuple, grids: list[WorkGrid]):
+        self.fingerprint = fingerprint
+        self.locations = [_location_of(g) for g in grids]
+        self.geoms = np.array([geometry.to_shapely(g.geom) for g in grids], dtype=object)
+        shapely.prepare(self.geoms)
+        self.tree = shapely.STRtree(self.geoms)
+
+    def find(self, lon: float, lat: float) -> Location | None:
+        # query() with no predicate only compares envelopes; the prepared polygons then answer
+        # the exact question. Candidates come back in tree order: sort for a stable answer on
+        # a shared edge (the lowest code wins).
+        candidates = self.tree.query(shapely.Point(lon, lat))
+        if len(candidates) == 0:
+            return None
+        if len(candidates) > 1:
+            candidates = np.sort(candidates)
+        for i in candidates:
+            if shapely.intersects_xy(self.geoms[i], lon, lat):
+                return self.locations[i]
+        return None
+
+
+class _IndexHolder:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: GridIndex | None = None
+        self._checked_at = 0.0
+
+    def invalidate(self) -> None:
+        self._index = None
+
+    def get(self) -> GridIndex:
+        index = self._index
+        now = time.monotonic()
+        if (
+            index is not None
+            and now - self._checked_at < settings.GRIDCITY_LOCATE_INDEX_CHECK_SECONDS
+        ):
+            return index
+        with self._lock:
+            fingerprint = _fingerprint()
+            if self._index is None or self._index.fingerprint != fingerprint:
+                self._index = GridIndex(fingerprint, list(_grids_with_ancestors()))
+            self._checked_at = time.monotonic()
+            return self._index
+
+
+grid_index = _IndexHolder()
+
+
+def grid_at(lon: float, lat: float, crs: str = "wgs84") -> Location | None:
+    """The work grid holding the point (lon, lat) given in ``crs``, or None outside them all."""
+    if crs != "wgs84":
+        lon, lat = coords.convert(lon, lat, crs, "wgs84")
+    found = grid_index.get().find(lon, lat)
+    if found is not None:
+        return found
+    return grid_at_from_database(lon, lat)
+
+
+def grid_at_from_database(lon: float, lat: float) -> Location | None:
+    """The authoritative answer, from a spatial query (WGS-84 coordinates)."""
+    grid = _grids_with_ancestors().filter(geom__intersects=Point(lon, lat, srid=4326)).first()
+    return _location_of(grid) if grid is not None else None

@@ -1,0 +1,236 @@
+"""Every write to the grid hierarchy goes through here."""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gridcity import geometry, validation
+from gridcity.locate import grid_index
+from gridcity.models import LEVEL_MODELS, PARENT_LEVEL, Level, Unit
+from gridcity.vector_io import FeatureIn
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Problem:
+    label: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.reason}"
+
+
+class ImportRejected(Exception):
+    """The import wrote nothing because of these problems (every one of them, not the first)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s)")
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    codes: list[str] = field(default_factory=list)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def units_import(
+    *, level: str, features: list[FeatureIn], progress: Progress | None = None
+) -> ImportResult:
+    """Import one level of the hierarchy, all or nothing, updating existing units by code.
+
+    Every feature is checked first (code, name, geometry, parent, inside the parent, overlaps
+    with siblings in the file and in the database); if any is bad, nothing is written and every
+    problem is reported. A unit whose name, parent and geometry are unchanged is not touched, so
+    importing the same file twice changes nothing.
+    """
+    progress = progress or _no_progress
+    level = Level(level)
+    model = LEVEL_MODELS[level]
+    parent_level = PARENT_LEVEL.get(level)
+    parent_model = LEVEL_MODELS[parent_level] if parent_level else None
+    problems: list[Problem] = []
+
+    # 1. Each feature on its own.
+    counts = Counter(f.code for f in features if f.code)
+    good: list[FeatureIn] = []
+    for done, f in enumerate(features, start=1):
+        reasons = [f.read_error] if f.read_error else []
+        if not f.code:
+            reasons.append(_("the code is missing"))
+        elif counts[f.code] > 1:
+            reasons.append(
+                _("the code %(code)s appears %(n)d times in the file")
+                % {"code": f.code, "n": counts[f.code]}
+            )
+        if not f.name:
+            reasons.append(_("the name is missing"))
+        if not f.read_error:
+            if f.geom is not None and not f.geom.is_empty:
+                f.geom = (
+                    geometry.to_multipolygon(f.geom)
+                    if f.geom.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection")
+                    else f.geom
+                )
+            reasons += validation.geometry_errors(f.geom)
+        if f.code:
+            if parent_level is None:
+                reasons += validation.code_errors(level, f.code, None)
+            else:
+                if f.parent_code is None and len(f.code) == validation.CODE_LENGTHS[level]:
+                    f.parent_code = f.code[: validation.CODE_LENGTHS[parent_level]]
+                reasons += validation.code_errors(level, f.code, f.parent_code)
+        problems += [Problem(f.label, r) for r in reasons]
+        if not reasons:
+            good.append(f)
+        if done % 500 == 0:
+            progress("check", done, len(features))
+
+    # 2. Parents: known, and holding the child.
+    parents = {}
+    if parent_model is not None:
+        wanted = {f.parent_code for f in good}
+        parents = {p.code: p for p in parent_model.objects.filter(code__in=wanted)}
+        parent_shapes = {code: geometry.to_shapely(p.geom) for code, p in parents.items()}
+        still_good = []
+        for f in good:
+            if f.parent_code not in parents:
+                problems.append(
+                    Problem(f.label, _("unknown parent %(code)s") % {"code": f.parent_code})
+                )
+                continue
+            still_good.append(f)
+        good = still_good
+        frame = geometry.LocalMetric.around(shapely.union_all(list(parent_shapes.values())))
+        grown = {
+            code: frame.to_metric(shape).buffer(validation.tolerance_m(), quad_segs=2)
+            for code, shape in parent_shapes.items()
+        }
+        for shape in grown.values():
+            shapely.prepare(shape)
+        metric = (
+            shapely.transform(np.array([f.geom for f in good], dtype=object), _frame_fn(frame))
+            if good
+            else []
+        )
+        for done, (f, m) in enumerate(zip(good, metric, strict=True), start=1):
+            if not grown[f.parent_code].covers(m):
+                outside = m.difference(grown[f.parent_code]).area
+                problems.append(
+                    Problem(
+                        f.label,
+                        _(
+                            "lies outside its parent %(parent)s: %(area).1f m² beyond the "
+                            "%(tol)g m tolerance"
+                        )
+                        % {
+                            "parent": parents[f.parent_code],
+                            "area": outside,
+                            "tol": validation.tolerance_m(),
+                        },
+                    )
+                )
+            if done % 500 == 0:
+                progress("parents", done, len(good))
+
+    # 3. Siblings: the file against itself and against units it does not replace.
+    problems += _overlap_problems(model, good, progress)
+    if problems:
+        raise ImportRejected(problems)
+    return _write(model, level, good, parents, progress)
+
+
+def _frame_fn(frame: geometry.LocalMetric):
+    return frame._forward_xy
+
+
+def _overlap_problems(
+    model: type[Unit], good: list[FeatureIn], progress: Progress
+) -> list[Problem]:
+    if not good:
+        return []
+    tol = validation.tolerance_m()
+    in_file = {f.code for f in good}
+    bounds = shapely.union_all([shapely.box(*f.geom.bounds) for f in good]).envelope
+    others = [
+        (str(u), geometry.to_shapely(u.geom))
+        for u in model.objects.exclude(code__in=in_file)
+        .filter(geom__bboverlaps=geometry.to_geos(bounds))
+        .only("code", "name", "geom")
+    ]
+    labels = [f.label for f in good] + [label for label, _shape in others]
+    shapes = np.array([f.geom for f in good] + [s for _label, s in others], dtype=object)
+    frame = geometry.LocalMetric.around(bounds)
+    metric = shapely.transform(shapes, _frame_fn(frame))
+    tree = shapely.STRtree(metric)
+    left, right = tree.query(metric[: len(good)], predicate="intersects")
+    pairs = {(a, b) if a < b else (b, a) for a, b in zip(left, right, strict=True) if a != b}
+    shrunk: dict[int, object] = {}
+    problems = []
+    for done, (a, b) in enumerate(sorted(pairs), start=1):
+        if a not in shrunk:
+            shrunk[a] = metric[a].buffer(-tol, quad_segs=2) if tol > 0 else metric[a]
+        area = shrunk[a].intersection(metric[b]).area if shrunk[a].intersects(metric[b]) else 0
+        if area > 0:
+            problems.append(
+                Problem(
+                    labels[a],
+                    _("overlaps %(other)s by %(area).1f m² (deeper than the %(tol)g m tolerance)")
+                    % {"other": labels[b], "area": area, "tol": tol},
+                )
+            )
+        if done % 2000 == 0:
+            progress("overlaps", done, len(pairs))
+    return problems
+
+
+@transaction.atomic
+def _write(model, level, features, parents, progress) -> ImportResult:
+    result = ImportResult(codes=[f.code for f in features])
+    existing = {u.code: u for u in model.objects.filter(code__in=result.codes)}
+    now = timezone.now()
+    to_create, to_update = [], []
+    parent_attr = f"{model.parent_field}_id" if model.parent_field else None
+    for done, f in enumerate(features, start=1):
+        unit = existing.get(f.code)
+        parent_id = parents[f.parent_code].id if parent_attr else None
+        if unit is not None:
+            same_geom = shapely.equals_exact(geometry.to_shapely(unit.geom), f.geom, 0)
+            same_parent = parent_attr is None or getattr(unit, parent_attr) == parent_id
+            if same_geom and same_parent and unit.name == f.name:
+                result.unchanged += 1
+                continue
+        else:
+            unit = model(code=f.code, created_at=now)
+        unit.name = f.name
+        unit.geom = geometry.to_geos_multipolygon(f.geom)
+        unit.area_m2 = geometry.geodesic_area_m2(f.geom)
+        unit.updated_at = now
+        if parent_attr:
+            setattr(unit, parent_attr, parent_id)
+        (to_update if unit.pk else to_create).append(unit)
+        if done % 500 == 0:
+            progress("write", done, len(features))
+    model.objects.bulk_create(to_create, batch_size=500)
+    update_fields = ["name", "geom", "area_m2", "updated_at"] + (
+        [model.parent_field] if parent_attr else []
+    )
+    model.objects.bulk_update(to_update, update_fields, batch_size=500)
+    result.created, result.updated = len(to_create), len(to_update)
+    progress("write", len(features), len(features))
+    # bulk writes send no signals: tell this process's locate index itself.
+    transaction.on_commit(grid_index.invalidate)
+    return result

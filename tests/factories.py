@@ -1,0 +1,80 @@
+"""Test data: factories for single objects and a small city of exact squares."""
+
+from dataclasses import dataclass, field
+
+import shapely
+from django.contrib.gis.geos import Point
+
+from gridcity import geometry
+from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
+
+
+def square(x0: float, y0: float, size: float) -> shapely.MultiPolygon:
+    return shapely.MultiPolygon([shapely.box(x0, y0, x0 + size, y0 + size)])
+
+
+def geos(shape):
+    return geometry.to_geos_multipolygon(shape)
+
+
+@dataclass
+class SmallCity:
+    district: District
+    streets: list[Street] = field(default_factory=list)
+    communities: list[Community] = field(default_factory=list)
+    grids: list[WorkGrid] = field(default_factory=list)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+
+    def grid(self, code: str) -> WorkGrid:
+        return next(g for g in self.grids if g.code == code)
+
+
+def make_small_city(
+    *, code: str = "999901", origin: tuple[float, float] = (100.0, 30.0), size: float = 0.04
+) -> SmallCity:
+    """A district of ``size`` degrees split 2×2 into streets, each 2×2 into communities, each
+    3×3 into grids (4 streets, 16 communities, 144 grids), one checkpoint at each grid's centre.
+    Squares share their edges exactly, like a clean survey would."""
+    x0, y0 = origin
+    city = SmallCity(
+        District.objects.create(code=code, name="测试区", geom=geos(square(x0, y0, size)))
+    )
+    s_size, c_size = size / 2, size / 4
+    g_size = c_size / 3
+    for si in range(4):
+        sx, sy = x0 + (si % 2) * s_size, y0 + (si // 2) * s_size
+        street = Street.objects.create(
+            code=f"{code}{si + 1:03d}",
+            name=f"测试{si + 1}街道",
+            district=city.district,
+            geom=geos(square(sx, sy, s_size)),
+        )
+        city.streets.append(street)
+        for ci in range(4):
+            cx, cy = sx + (ci % 2) * c_size, sy + (ci // 2) * c_size
+            community = Community.objects.create(
+                code=f"{street.code}{ci + 1:03d}",
+                name=f"测试{si + 1}-{ci + 1}社区",
+                street=street,
+                geom=geos(square(cx, cy, c_size)),
+            )
+            city.communities.append(community)
+            for gi in range(9):
+                gx, gy = cx + (gi % 3) * g_size, cy + (gi // 3) * g_size
+                grid = WorkGrid.objects.create(
+                    code=f"{community.code}{gi + 1:03d}",
+                    name=f"{community.name[:-2]}第{gi + 1:03d}网格",
+                    community=community,
+                    geom=geos(square(gx, gy, g_size)),
+                )
+                city.grids.append(grid)
+                city.checkpoints.append(
+                    Checkpoint.objects.create(
+                        code=f"{grid.code}001",
+                        name="路口",
+                        grid=grid,
+                        point=Point(gx + g_size / 2, gy + g_size / 2, srid=4326),
+                        min_dwell_minutes=5,
+                    )
+                )
+    return city
