@@ -6,9 +6,20 @@ from gridcity.models import Checkpoint, Community, Street, WorkGrid
 
 
 class BBoxFilter(InBBoxFilter):
-    """``bbox=min_lon,min_lat,max_lon,max_lat``: units whose bounding box meets it."""
+    """``bbox=min_lon,min_lat,max_lon,max_lat``: units that meet the box.
+
+    An exact ``intersects`` rather than drf-gis' ``bboverlaps``: on SpatiaLite MbrOverlaps is
+    false when one box holds the other, which would drop a grid seen from close up.
+    """
 
     bbox_param = "bbox"
+
+    def filter_queryset(self, request, queryset, view):
+        bbox = self.get_filter_bbox(request)
+        if bbox is None:
+            return queryset
+        bbox.srid = 4326
+        return queryset.filter(**{f"{view.bbox_filter_field}__intersects": bbox})
 
 
 class _CodePrefixFilter(django_filters.CharFilter):

@@ -28,7 +28,7 @@ class FeatureCursorPagination(CursorPagination):
             "type": "object",
             "properties": {
                 "type": {"type": "string", "enum": ["FeatureCollection"]},
-                "features": schema["properties"]["features"],
+                "features": {"type": "array", "items": schema.get("items", schema)},
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
             },

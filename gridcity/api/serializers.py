@@ -1,3 +1,4 @@
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -20,10 +21,14 @@ class SimplifiedGeometryField(GeometryField):
     def to_representation(self, value):
         metres = self.context.get("simplify_m") if hasattr(self, "parent") else None
         if metres and value is not None:
-            value = value.simplify(
+            simple = value.simplify(
                 geometry.simplify_tolerance_degrees(metres, value.centroid.y),
                 preserve_topology=True,
             )
+            # GEOS returns a Polygon for a one-part MultiPolygon; keep the stored type.
+            if isinstance(value, MultiPolygon) and isinstance(simple, Polygon):
+                simple = MultiPolygon(simple, srid=value.srid)
+            value = simple
         return super().to_representation(value)
 
 
