@@ -87,30 +87,6 @@ class LocalMetric:
         return np.column_stack([x, y])
 
 
-def outside_part_m2(child_m: BaseGeometry, parent_m: BaseGeometry, tolerance_m: float) -> float:
-    """Area (m²) of the child that lies further than the tolerance outside its parent.
-
-    Both geometries in the same metric frame. Zero means "inside within the tolerance".
-    """
-    grown = parent_m.buffer(tolerance_m, quad_segs=2) if tolerance_m > 0 else parent_m
-    if grown.covers(child_m):
-        return 0.0
-    outside = child_m.difference(grown)
-    # A sliver thinner than a millimetre is noise of the arithmetic, not a real excursion.
-    return 0.0 if outside.is_empty else max(outside.area, 1e-6)
-
-
-def overlap_beyond(a_m: BaseGeometry, b_m: BaseGeometry, tolerance_m: float) -> float:
-    """Area (m²) where two siblings overlap deeper than the tolerance; 0 if they do not."""
-    if not a_m.intersects(b_m):
-        return 0.0
-    shrunk = a_m.buffer(-tolerance_m, quad_segs=2) if tolerance_m > 0 else a_m
-    if shrunk.is_empty or not shrunk.intersects(b_m):
-        return 0.0
-    overlap = shrunk.intersection(b_m)
-    return overlap.area if overlap.area > 0 else 0.0
-
-
 def simplify_tolerance_degrees(metres: float, lat: float = 22.6) -> float:
     """Metres → degrees of longitude at that latitude (the smaller of the two degree lengths)."""
     return metres / (111_320.0 * np.cos(np.radians(lat)))

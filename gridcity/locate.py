@@ -87,18 +87,13 @@ class GridIndex:
         self.tree = shapely.STRtree(self.geoms)
 
     def find(self, lon: float, lat: float) -> Location | None:
-        # query() with no predicate only compares envelopes; the prepared polygons then answer
-        # the exact question. Candidates come back in tree order: sort for a stable answer on
-        # a shared edge (the lowest code wins).
-        candidates = self.tree.query(shapely.Point(lon, lat))
-        if len(candidates) == 0:
+        # The tree compares envelopes, then tests the few candidates against their prepared
+        # polygons, all in C. Grids are held in code order, so on a shared edge the lowest
+        # index is the lowest code: a stable answer whichever neighbour the tree lists first.
+        hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        if len(hits) == 0:
             return None
-        if len(candidates) > 1:
-            candidates = np.sort(candidates)
-        for i in candidates:
-            if shapely.intersects_xy(self.geoms[i], lon, lat):
-                return self.locations[i]
-        return None
+        return self.locations[hits[0] if len(hits) == 1 else hits.min()]
 
 
 class _IndexHolder:

@@ -3,10 +3,11 @@
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
-from gridcity import geometry
+from gridcity import geometry, validation
 from gridcity.locate import Location, grid_at  # noqa: F401  (re-exported: the locate selector)
-from gridcity.models import LEVEL_MODELS, Level, Unit
+from gridcity.models import LEVEL_MODELS, PARENT_LEVEL, Level, Unit
 
 
 def units_under(level: str, code: str | None = None) -> QuerySet[Unit]:
@@ -32,3 +33,44 @@ def units_for_export(level: str, within: str | None = None) -> Iterator[dict]:
             },
             "geom": geometry.to_shapely(unit.geom),
         }
+
+
+def hierarchy_problems(
+    within: str | None = None, *, coverage_tolerance: float = 0.001, progress=None
+) -> list[validation.Problem]:
+    """Every broken rule in the stored hierarchy under ``within`` (a code), level by level.
+
+    Children inside their parents, siblings not overlapping (both within the geometry tolerance)
+    and each parent tiled by its children to within ``coverage_tolerance`` of its area. Parents
+    with no children yet are not a coverage problem.
+    """
+    kwargs = {"progress": progress} if progress else {}
+    problems: list[validation.Problem] = []
+    for level, parent_level in PARENT_LEVEL.items():
+        model = LEVEL_MODELS[level]
+        parent_key = f"{model.parent_field}_id"
+        parents = {
+            p.pk: (str(p), geometry.to_shapely(p.geom))
+            for p in units_under(parent_level, within).only("code", "name", "geom")
+        }
+        children = [
+            (str(u), geometry.to_shapely(u.geom), getattr(u, parent_key))
+            for u in units_under(level, within).only("code", "name", "geom", parent_key)
+        ]
+        children = [c for c in children if c[2] in parents]
+        problems += validation.outside_parent_problems(children, parents, **kwargs)
+        problems += validation.overlap_problems([(label, g) for label, g, _p in children], **kwargs)
+        by_parent: dict[int, list] = {}
+        for _label, g, key in children:
+            by_parent.setdefault(key, []).append(g)
+        for key, shapes in by_parent.items():
+            share = validation.uncovered_share(parents[key][1], shapes)
+            if share > coverage_tolerance:
+                problems.append(
+                    validation.Problem(
+                        parents[key][0],
+                        _("its %(level)s cover it only to within %(share).2f %% of its area")
+                        % {"level": Level(level).label, "share": share * 100},
+                    )
+                )
+    return problems

@@ -1,10 +1,8 @@
 """Every write to the grid hierarchy goes through here."""
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import shapely
 from django.db import transaction
 from django.utils import timezone
@@ -13,18 +11,8 @@ from django.utils.translation import gettext as _
 from gridcity import geometry, validation
 from gridcity.locate import grid_index
 from gridcity.models import LEVEL_MODELS, PARENT_LEVEL, Level, Unit
+from gridcity.validation import Problem, Progress
 from gridcity.vector_io import FeatureIn
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Problem:
-    label: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.label}: {self.reason}"
 
 
 class ImportRejected(Exception):
@@ -114,37 +102,11 @@ def units_import(
                 continue
             still_good.append(f)
         good = still_good
-        frame = geometry.LocalMetric.around(shapely.union_all(list(parent_shapes.values())))
-        grown = {
-            code: frame.to_metric(shape).buffer(validation.tolerance_m(), quad_segs=2)
-            for code, shape in parent_shapes.items()
-        }
-        for shape in grown.values():
-            shapely.prepare(shape)
-        metric = (
-            shapely.transform(np.array([f.geom for f in good], dtype=object), _frame_fn(frame))
-            if good
-            else []
+        problems += validation.outside_parent_problems(
+            [(f.label, f.geom, f.parent_code) for f in good],
+            {code: (str(parents[code]), shape) for code, shape in parent_shapes.items()},
+            progress=progress,
         )
-        for done, (f, m) in enumerate(zip(good, metric, strict=True), start=1):
-            if not grown[f.parent_code].covers(m):
-                outside = m.difference(grown[f.parent_code]).area
-                problems.append(
-                    Problem(
-                        f.label,
-                        _(
-                            "lies outside its parent %(parent)s: %(area).1f m² beyond the "
-                            "%(tol)g m tolerance"
-                        )
-                        % {
-                            "parent": parents[f.parent_code],
-                            "area": outside,
-                            "tol": validation.tolerance_m(),
-                        },
-                    )
-                )
-            if done % 500 == 0:
-                progress("parents", done, len(good))
 
     # 3. Siblings: the file against itself and against units it does not replace.
     problems += _overlap_problems(model, good, progress)
@@ -153,48 +115,20 @@ def units_import(
     return _write(model, level, good, parents, progress)
 
 
-def _frame_fn(frame: geometry.LocalMetric):
-    return frame._forward_xy
-
-
 def _overlap_problems(
     model: type[Unit], good: list[FeatureIn], progress: Progress
 ) -> list[Problem]:
+    """Overlaps within the file, and with the units of that level the file does not replace."""
     if not good:
         return []
-    tol = validation.tolerance_m()
-    in_file = {f.code for f in good}
     bounds = shapely.union_all([shapely.box(*f.geom.bounds) for f in good]).envelope
     others = [
         (str(u), geometry.to_shapely(u.geom))
-        for u in model.objects.exclude(code__in=in_file)
-        .filter(geom__bboverlaps=geometry.to_geos(bounds))
+        for u in model.objects.exclude(code__in={f.code for f in good})
+        .filter(geom__intersects=geometry.to_geos(bounds))
         .only("code", "name", "geom")
     ]
-    labels = [f.label for f in good] + [label for label, _shape in others]
-    shapes = np.array([f.geom for f in good] + [s for _label, s in others], dtype=object)
-    frame = geometry.LocalMetric.around(bounds)
-    metric = shapely.transform(shapes, _frame_fn(frame))
-    tree = shapely.STRtree(metric)
-    left, right = tree.query(metric[: len(good)], predicate="intersects")
-    pairs = {(a, b) if a < b else (b, a) for a, b in zip(left, right, strict=True) if a != b}
-    shrunk: dict[int, object] = {}
-    problems = []
-    for done, (a, b) in enumerate(sorted(pairs), start=1):
-        if a not in shrunk:
-            shrunk[a] = metric[a].buffer(-tol, quad_segs=2) if tol > 0 else metric[a]
-        area = shrunk[a].intersection(metric[b]).area if shrunk[a].intersects(metric[b]) else 0
-        if area > 0:
-            problems.append(
-                Problem(
-                    labels[a],
-                    _("overlaps %(other)s by %(area).1f m² (deeper than the %(tol)g m tolerance)")
-                    % {"other": labels[b], "area": area, "tol": tol},
-                )
-            )
-        if done % 2000 == 0:
-            progress("overlaps", done, len(pairs))
-    return problems
+    return validation.overlap_problems([(f.label, f.geom) for f in good], others, progress=progress)
 
 
 @transaction.atomic
