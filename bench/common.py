@@ -14,6 +14,18 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
     return best
 
 
+def best_of_interleaved(fns: list[Callable[[], object]], repeat: int = 5) -> list[float]:
+    """Best wall time of each function, their runs interleaved so that a busy spell of the
+    machine falls on all of them alike rather than on whichever ran then."""
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            started = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return best
+
+
 def line(name: str, figure: str, baseline: str, ratio: float, verdict: str = "") -> str:
     tail = f"  {verdict}" if verdict else ""
     return f"{name}: {figure} (baseline: {baseline}, ratio {ratio:.2f}){tail}"

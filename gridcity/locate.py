@@ -73,7 +73,18 @@ def _location_of(grid: WorkGrid) -> Location:
 
 
 def _grids_with_ancestors():
-    return WorkGrid.objects.select_related("community__street__district").order_by("code")
+    # Only the ancestors' codes and names: their polygons are large and not needed here.
+    return (
+        WorkGrid.objects.select_related("community__street__district")
+        .only(
+            *("id", "code", "name", "geom"),
+            *(f"{level}__{field}" for level in _ANCESTORS for field in ("code", "name")),
+        )
+        .order_by("code")
+    )
+
+
+_ANCESTORS = ("community", "community__street", "community__street__district")
 
 
 class GridIndex:

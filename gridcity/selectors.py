@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from gridcity import geometry, validation
 from gridcity.locate import Location, grid_at  # noqa: F401  (re-exported: the locate selector)
-from gridcity.models import LEVEL_MODELS, PARENT_LEVEL, Level, Unit
+from gridcity.models import LEVEL_MODELS, PARENT_LEVEL, Checkpoint, Level, Unit
 
 
 def units_under(level: str, code: str | None = None) -> QuerySet[Unit]:
@@ -40,9 +40,9 @@ def hierarchy_problems(
 ) -> list[validation.Problem]:
     """Every broken rule in the stored hierarchy under ``within`` (a code), level by level.
 
-    Children inside their parents, siblings not overlapping (both within the geometry tolerance)
-    and each parent tiled by its children to within ``coverage_tolerance`` of its area. Parents
-    with no children yet are not a coverage problem.
+    Children inside their parents, checkpoints inside their grids, siblings not overlapping
+    (all within the geometry tolerance) and each parent tiled by its children to within
+    ``coverage_tolerance`` of its area. Parents with no children yet are not a coverage problem.
     """
     kwargs = {"progress": progress} if progress else {}
     problems: list[validation.Problem] = []
@@ -73,4 +73,21 @@ def hierarchy_problems(
                         % {"level": Level(level).label, "share": share * 100},
                     )
                 )
+    grids = {
+        g.pk: (str(g), geometry.to_shapely(g.geom))
+        for g in units_under(Level.GRID, within).only("code", "name", "geom")
+    }
+    checkpoints = (
+        Checkpoint.objects.filter(grid_id__in=grids.keys())
+        if within
+        else (Checkpoint.objects.all())
+    )
+    problems += validation.outside_parent_problems(
+        [
+            (c.code, geometry.to_shapely(c.point), c.grid_id)
+            for c in checkpoints.only("code", "point", "grid_id")
+        ],
+        grids,
+        **kwargs,
+    )
     return problems

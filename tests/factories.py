@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+import numpy
 import shapely
 from django.contrib.gis.geos import Point
 
@@ -78,3 +79,18 @@ def make_small_city(
                     )
                 )
     return city
+
+
+def random_points_inside(grids, n, seed=1):
+    rng = numpy.random.default_rng(seed)
+    shapes = [geometry.to_shapely(g.geom) for g in grids]
+    out = []
+    for i in rng.integers(0, len(grids), size=n):
+        minx, miny, maxx, maxy = shapes[i].bounds
+        while True:
+            x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+            # Keep clear of edges: on a shared edge either neighbour is a right answer.
+            if shapes[i].contains(shapely.Point(x, y).buffer(1e-6)):
+                out.append((grids[i].code, x, y))
+                break
+    return out

@@ -1,28 +1,12 @@
 """locate: grid_at() from the in-process index, the database fallback, and the API."""
 
-import numpy as np
 import pytest
-import shapely
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from gridcity import coords, geometry
 from gridcity.locate import GridIndex, grid_at, grid_at_from_database, grid_index
 from gridcity.models import WorkGrid
-
-
-def random_points_inside(grids, n, seed=1):
-    rng = np.random.default_rng(seed)
-    shapes = [geometry.to_shapely(g.geom) for g in grids]
-    out = []
-    for i in rng.integers(0, len(grids), size=n):
-        minx, miny, maxx, maxy = shapes[i].bounds
-        while True:
-            x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-            # Keep clear of edges: on a shared edge either neighbour is a right answer.
-            if shapes[i].contains(shapely.Point(x, y).buffer(1e-6)):
-                out.append((grids[i].code, x, y))
-                break
-    return out
+from tests.factories import random_points_inside
 
 
 def test_grid_at_names_the_grid_and_its_ancestors(small_city):
@@ -88,24 +72,6 @@ def test_lowest_code_wins_on_a_shared_edge(small_city):
     index = GridIndex(("test",), list(WorkGrid.objects.filter(pk__in=[a.pk, b.pk])))
 
     assert index.find(shared_x, y).grid.code == min(a.code, b.code)
-
-
-@pytest.mark.slow
-def test_locate_is_right_for_2000_random_points_in_the_demo_city(demo_city, db):
-    grids = list(WorkGrid.objects.filter(code__startswith="440306"))
-    points = random_points_inside(grids, 2000, seed=42)
-
-    wrong = [(code, x, y) for code, x, y in points if grid_at(x, y).grid.code != code]
-
-    assert wrong == []
-
-
-@pytest.mark.slow
-def test_locate_api_is_404_outside_the_demo_district(demo_city, client):
-    for lon, lat in [(113.5, 22.5), (114.2, 22.6), (113.85, 23.2), (-73.98, 40.75)]:
-        response = client.get("/api/v1/locate/", {"lon": lon, "lat": lat})
-        assert response.status_code == 404
-        assert response.json()["error"]["code"] == "not_found"
 
 
 def test_locate_api_returns_the_hierarchy(small_city, client):
