@@ -50,7 +50,8 @@ class Location:
         }
 
 
-def _fingerprint() -> tuple:
+def hierarchy_fingerprint() -> tuple:
+    """Changes whenever a unit of the hierarchy is added, changed or removed."""
     return tuple(
         tuple(
             model.objects.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")).values()
@@ -125,7 +126,7 @@ class _IndexHolder:
         ):
             return index
         with self._lock:
-            fingerprint = _fingerprint()
+            fingerprint = hierarchy_fingerprint()
             if self._index is None or self._index.fingerprint != fingerprint:
                 self._index = GridIndex(fingerprint, list(_grids_with_ancestors()))
             self._checked_at = time.monotonic()

@@ -1,12 +1,18 @@
 """Shared fixtures: test settings and a small rectangular city of exact squares."""
 
 import pytest
+from django.core.cache import cache
+from django.utils import translation
 
 from tests.factories import SmallCity, make_small_city
 
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
+    cache.clear()  # answers cached by one test must not leak into the next
+    # Messages are asserted in English; tests of the zh-Hans default say so themselves.
+    settings.LANGUAGE_CODE = "en"
+    translation.activate("en")
     settings.CELERY_TASK_ALWAYS_EAGER = True
     # Check the hierarchy fingerprint on every locate: tests change grids between calls.
     settings.GRIDCITY_LOCATE_INDEX_CHECK_SECONDS = 0

@@ -1,4 +1,5 @@
-from django.contrib.gis.geos import MultiPolygon, Polygon
+import numpy as np
+import shapely
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -8,28 +9,33 @@ from gridcity import coords, geometry
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 
 
+def _round_7(coords: np.ndarray) -> np.ndarray:
+    return np.round(coords, 7)
+
+
 class SimplifiedGeometryField(GeometryField):
     """GeoJSON geometry, simplified by ``simplify=<metres>`` from the view's context.
 
-    Coordinates are rounded to 7 decimals (about 1 cm), well under any tolerance we keep.
+    Done with shapely on the WKB rather than through GDAL's GeoJSON text: a whole district's
+    grids serialise several times faster. Coordinates are rounded to 7 decimals (about 1 cm),
+    well under any tolerance we keep.
     """
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("precision", 7)
-        super().__init__(**kwargs)
-
     def to_representation(self, value):
-        metres = self.context.get("simplify_m") if hasattr(self, "parent") else None
-        if metres and value is not None:
-            simple = value.simplify(
-                geometry.simplify_tolerance_degrees(metres, value.centroid.y),
-                preserve_topology=True,
+        if value is None:
+            return None
+        shape = shapely.from_wkb(bytes(value.wkb))
+        metres = self.context.get("simplify_m")
+        if metres:
+            lat = (shape.bounds[1] + shape.bounds[3]) / 2
+            simple = shape.simplify(
+                geometry.simplify_tolerance_degrees(metres, lat), preserve_topology=True
             )
-            # GEOS returns a Polygon for a one-part MultiPolygon; keep the stored type.
-            if isinstance(value, MultiPolygon) and isinstance(simple, Polygon):
-                simple = MultiPolygon(simple, srid=value.srid)
-            value = simple
-        return super().to_representation(value)
+            # A one-part MultiPolygon comes back as a Polygon; keep the stored type.
+            shape = (
+                geometry.to_multipolygon(simple) if shape.geom_type == "MultiPolygon" else simple
+            )
+        return shapely.geometry.mapping(shapely.transform(shape, _round_7))
 
 
 class UnitSerializer(GeoFeatureModelSerializer):

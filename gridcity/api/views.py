@@ -1,3 +1,6 @@
+import hashlib
+
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -12,7 +15,7 @@ from gridcity.api import filters
 from gridcity.api import serializers as s
 from gridcity.api.errors import not_found
 from gridcity.api.pagination import FeatureCursorPagination
-from gridcity.locate import grid_at
+from gridcity.locate import grid_at, hierarchy_fingerprint
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 
 SIMPLIFY = OpenApiParameter(
@@ -24,8 +27,43 @@ class _SimplifyQuery(serializers.Serializer):
     simplify = serializers.FloatField(min_value=0, max_value=10_000, required=False)
 
 
+class HierarchyCacheMixin:
+    """Cache answers until the hierarchy changes, and answer 304 to a client that has them.
+
+    Boundaries change a few times a year while every handheld and map page asks for them; the
+    key is the hierarchy's fingerprint (a handful of cheap aggregates) and the full request path.
+    """
+
+    cache_seconds = 24 * 3600
+
+    def _cached(self, request, produce):
+        version = hashlib.sha1(repr(hierarchy_fingerprint()).encode()).hexdigest()[:16]
+        path = hashlib.sha1(request.get_full_path().encode()).hexdigest()[:16]
+        etag = f'"{version}-{path}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag in request.headers.get("If-None-Match", ""):
+            return Response(status=304, headers=headers)
+        key = f"gridcity:api:{version}:{path}"
+        data = cache.get(key)
+        if data is None:
+            response = produce()
+            if response.status_code != 200:
+                return response
+            data = response.data
+            cache.set(key, data, self.cache_seconds)
+        return Response(data, headers=headers)
+
+    def list(self, request, *args, **kwargs):
+        produce = super().list
+        return self._cached(request, lambda: produce(request, *args, **kwargs))
+
+    def retrieve(self, request, *args, **kwargs):
+        produce = super().retrieve
+        return self._cached(request, lambda: produce(request, *args, **kwargs))
+
+
 @extend_schema(parameters=[SIMPLIFY])
-class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+class UnitViewSet(HierarchyCacheMixin, viewsets.ReadOnlyModelViewSet):
     """GeoJSON of one level of the hierarchy; filter by an ancestor's code or a bbox."""
 
     lookup_field = "code"
@@ -68,7 +106,7 @@ class WorkGridViewSet(UnitViewSet):
     filterset_class = filters.WorkGridFilter
 
 
-class CheckpointViewSet(viewsets.ReadOnlyModelViewSet):
+class CheckpointViewSet(HierarchyCacheMixin, viewsets.ReadOnlyModelViewSet):
     """Checkpoints (巡查点) as GeoJSON points; filter by grid or any ancestor's code."""
 
     lookup_field = "code"

@@ -140,3 +140,25 @@ def test_openapi_schema_and_docs_work_offline(client, db):
     html = docs.content.decode()
     assert "drf_spectacular_sidecar" in html
     assert "cdn" not in html.lower()
+
+
+def test_client_with_current_copy_gets_304(small_city, client):
+    first = client.get("/api/v1/grids/", {"street": "999901001"})
+
+    again = client.get("/api/v1/grids/", {"street": "999901001"}, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"]
+
+
+def test_cached_answer_follows_a_change_to_the_grids(small_city, client):
+    grid = small_city.grids[0]
+    first = client.get(f"/api/v1/grids/{grid.code}/")
+    grid.name = "新名字"
+    grid.save()
+
+    again = client.get(f"/api/v1/grids/{grid.code}/", HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 200
+    assert again.json()["properties"]["name"] == "新名字"
+    assert again["ETag"] != first["ETag"]

@@ -56,8 +56,35 @@ def test_embedded_default_generates_one_secret_key_and_keeps_it(tmp_path):
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
 
 
-def test_zh_hans_and_shanghai_are_the_defaults(settings):
+def test_zh_hans_and_shanghai_are_the_defaults():
+    from gridcity import settings
+
     assert settings.LANGUAGE_CODE == "zh-hans"
     assert ("en", "English") in settings.LANGUAGES
     assert settings.TIME_ZONE == "Asia/Shanghai"
     assert settings.USE_TZ is True
+
+
+def test_api_speaks_zh_hans_by_default_and_english_on_request(client, db, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    from django.utils import translation
+
+    translation.deactivate()
+
+    chinese = client.get("/api/v1/locate/", {"lon": 1.0, "lat": 1.0})
+    english = client.get("/api/v1/locate/", {"lon": 1.0, "lat": 1.0}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert chinese.json()["error"]["message"] == "该点不在任何网格内。"
+    assert english.json()["error"]["message"] == "The point lies in no work grid."
+
+
+def test_home_page_is_in_zh_hans_by_default(client, db, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    from django.utils import translation
+
+    translation.deactivate()
+
+    html = client.get("/").content.decode()
+
+    assert 'lang="zh-hans"' in html
+    assert "网格" in html

@@ -50,8 +50,10 @@
     minZoom: 3,
     maxZoom: 19,
     attributionControl: true,
+    zoomControl: false,
   });
   api.map = map;
+  L.control.zoom({ zoomInTitle: S.zoomIn, zoomOutTitle: S.zoomOut }).addTo(map);
 
   function makePane(name, zIndex) {
     map.createPane(name).style.zIndex = String(zIndex);
@@ -72,7 +74,6 @@
     L.tileLayer(config.tileUrl, {
       attribution: config.tileAttribution,
       maxZoom: 19,
-      crossOrigin: true,
     }).addTo(map);
     mapEl.classList.add('has-tiles');
   }
@@ -90,11 +91,11 @@
     },
     community: {
       renderer: renderers.communities, interactive: false, fill: false,
-      color: '#3d5a80', weight: 1.1, opacity: 0.85, dashArray: '5 4',
+      color: '#2f4a6b', weight: 1.4, opacity: 0.9, dashArray: '6 4',
     },
     grid: {
       renderer: renderers.grids, interactive: false, fill: false,
-      color: '#7a8796', weight: 0.6, opacity: 0.9,
+      color: '#8593a3', weight: 0.6, opacity: 0.85,
     },
     highlight: {
       renderer: renderers.highlight, interactive: false,
@@ -136,6 +137,7 @@
     byCode: new Map(),   // code -> feature, every level
     gridMinZoom: 13,     // below this the grids would be a grey smear
     communityLabelZoom: 14,
+    streetLabelZoom: 0,  // below this the street names would run into each other
     gridLayer: null,
   };
 
@@ -272,21 +274,24 @@
   function drawStreets(features) {
     overlays.streets.clearLayers();
     labels.streets.clearLayers();
-    const fills = L.geoJSON(null, { style: null });
-    features.forEach((f, i) => {
-      fills.addLayer(L.geoJSON(f, { style: () => styles.streetFill(i), ...styles.streetFill(i) }));
+    const colour = new Map(features.map((f, i) => [f, i]));
+    overlays.streets.addLayer(L.geoJSON(features, {
+      ...styles.streetFill(0),
+      style: (f) => styles.streetFill(colour.get(f) || 0),
+    }));
+    overlays.streets.addLayer(L.geoJSON(features, { ...styles.streetLine, style: () => styles.streetLine }));
+    for (const f of features) {
       const p = labelPoint(f);
       if (p) labels.streets.addLayer(labelMarker(p, f.properties.name, 'gc-label-street'));
-    });
-    overlays.streets.addLayer(fills);
-    overlays.streets.addLayer(L.geoJSON(features, { style: () => styles.streetLine, ...styles.streetLine }));
+    }
     overlays.streets.addLayer(labels.streets);
+    data.streetLabelZoom = zoomForWidth(features, 90);
   }
 
   function drawCommunities(features) {
     overlays.communities.clearLayers();
     labels.communities.clearLayers();
-    overlays.communities.addLayer(L.geoJSON(features, { style: () => styles.community, ...styles.community }));
+    overlays.communities.addLayer(L.geoJSON(features, { ...styles.community, style: () => styles.community }));
     for (const f of features) {
       const p = labelPoint(f);
       if (p) labels.communities.addLayer(labelMarker(p, f.properties.name, 'gc-label-community'));
@@ -295,7 +300,7 @@
   }
 
   function drawGrids(features) {
-    data.gridLayer = L.geoJSON(features, { style: () => styles.grid, ...styles.grid });
+    data.gridLayer = L.geoJSON(features, { ...styles.grid, style: () => styles.grid });
     data.gridMinZoom = zoomForWidth(features, 14);
   }
 
@@ -317,7 +322,8 @@
       if (!show && shown) overlays.communities.removeLayer(labels.communities);
     }
     if (data.streets) {
-      const show = !(map.hasLayer(overlays.communities) && z >= data.communityLabelZoom + 1.5);
+      const show = z >= data.streetLabelZoom
+        && !(map.hasLayer(overlays.communities) && z >= data.communityLabelZoom + 1.5);
       const shown = overlays.streets.hasLayer(labels.streets);
       if (show && !shown) overlays.streets.addLayer(labels.streets);
       if (!show && shown) overlays.streets.removeLayer(labels.streets);
@@ -361,9 +367,12 @@
   let fitted = false;
   function fitDistrict(features) {
     if (fitted || !features.length) return;
-    const group = L.geoJSON(features);
-    const bounds = group.getBounds();
-    if (bounds.isValid()) {
+    let bounds = null;
+    for (const f of features) {
+      const b = boundsOf(f);
+      if (b) bounds = bounds ? bounds.extend(b) : b;
+    }
+    if (bounds && bounds.isValid()) {
       map.fitBounds(bounds, { padding: [12, 12] });
       fitted = true;
     }
@@ -382,7 +391,7 @@
     setLoading(true);
     api.ready = false;
     const pending = LEVELS.filter((level) => !data[level.key]);
-    setStatus(fmt(S.loadingLayer, { layer: pending.map((l) => l.label()).join(S.listSeparator || ' · ') }), true);
+    setStatus(fmt(S.loadingLayer, { layer: pending.map((l) => l.label()).join(' · ') }), true);
     const errors = [];
     loading = Promise.all(pending.map(async (level) => {
       try {
@@ -531,7 +540,7 @@
   function highlight(feature) {
     selection.highlight.clearLayers();
     if (!feature || !feature.geometry) return null;
-    const layer = L.geoJSON(feature, { style: () => styles.highlight, ...styles.highlight });
+    const layer = L.geoJSON(feature, { ...styles.highlight, style: () => styles.highlight });
     selection.highlight.addLayer(layer);
     return layer;
   }
@@ -561,7 +570,7 @@
         marker.bindTooltip(`${f.properties.name || ''} ${f.properties.code || ''}`.trim(), { direction: 'top', offset: [0, -4] });
         selection.checkpoints.addLayer(marker);
       }
-      out.textContent = features.length ? fmt(S.countCheckpoints, { n: features.length }) : S.noCheckpoints;
+      out.textContent = features.length ? String(features.length) : S.noCheckpoints;
     } catch (err) {
       if (err && err.name === 'AbortError') return;
       if (result.el.dataset.gridCode === code) {
@@ -587,7 +596,7 @@
     code.textContent = place.grid.code;
     root.append(title, code);
     const dl = document.createElement('dl');
-    for (const [label, unit] of [[S.communities, place.community], [S.streets, place.street]]) {
+    for (const [label, unit] of [[S.community, place.community], [S.street, place.street]]) {
       if (!unit || !unit.name) continue;
       const dt = document.createElement('dt');
       dt.textContent = label;
@@ -600,9 +609,7 @@
   }
 
   function popupOptions() {
-    const panel = $('panel');
-    const bottom = narrow.matches && panel ? 16 : 16;
-    return { autoPanPaddingTopLeft: [16, 16], autoPanPaddingBottomRight: [16, bottom], maxWidth: 280 };
+    return { autoPanPadding: [16, 16], maxWidth: 280, className: 'gc-popup-wrap' };
   }
 
   function selectPlace(place, feature, lonlat, popupAt) {
@@ -639,7 +646,7 @@
     } catch (err) {
       if (seq !== locateSeq) return;
       if (err.status === 404) {
-        showMessage('outside', `${S.notInGrid} ${S.notInGridDetail}`);
+        showMessage('outside', S.notInGrid);
         L.popup(popupOptions()).setLatLng(ll).setContent(popupContent(null, S.notInGrid)).openOn(map);
       } else {
         showMessage('error', fmt(S.locateError, { message: err.message }));
