@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # The Debian packages GridCity needs, in one place.
 RUN_PACKAGES=(python3 python3-venv python3-dev gcc gdal-bin libgdal32 libgeos-c1v5 libproj25
               libsqlite3-mod-spatialite gettext)
-TEST_PACKAGES=(chromium chromium-driver)
+TEST_PACKAGES=(chromium chromium-driver fonts-wqy-microhei)
 POSTGIS_PACKAGES=(postgresql-15-postgis-3)
 
 packages=("${RUN_PACKAGES[@]}")
