@@ -72,47 +72,30 @@ def _in_china_mask(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 # --- WGS-84 → GCJ-02 offset -------------------------------------------------------------------
 
 
-def _gcj_delta(lon: float, lat: float) -> tuple[float, float]:
-    """The GCJ-02 offset (dlon, dlat) in degrees at a WGS-84 point, scalar path."""
+def _gcj_delta(lon, lat, m=math):
+    """The GCJ-02 offset (dlon, dlat) in degrees at a WGS-84 point.
+
+    ``m`` is ``math`` for plain floats (per-request calls, where numpy's overhead would
+    dominate) or ``numpy`` for arrays: one formula serves both paths.
+    """
     x = lon - 105.0
     y = lat - 35.0
-    sqrt_abs_x = math.sqrt(abs(x))
+    sqrt_abs_x = m.sqrt(abs(x))
     # The 6πx and 2πx terms are common to both components.
-    common = (20.0 * math.sin(6.0 * x * _PI) + 20.0 * math.sin(2.0 * x * _PI)) * 2.0 / 3.0
+    common = (20.0 * m.sin(6.0 * x * _PI) + 20.0 * m.sin(2.0 * x * _PI)) * 2.0 / 3.0
     dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x + common
-    dlat += (20.0 * math.sin(y * _PI) + 40.0 * math.sin(y / 3.0 * _PI)) * 2.0 / 3.0
-    dlat += (160.0 * math.sin(y / 12.0 * _PI) + 320.0 * math.sin(y * _PI / 30.0)) * 2.0 / 3.0
+    dlat += (20.0 * m.sin(y * _PI) + 40.0 * m.sin(y / 3.0 * _PI)) * 2.0 / 3.0
+    dlat += (160.0 * m.sin(y / 12.0 * _PI) + 320.0 * m.sin(y * _PI / 30.0)) * 2.0 / 3.0
     dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_abs_x + common
-    dlon += (20.0 * math.sin(x * _PI) + 40.0 * math.sin(x / 3.0 * _PI)) * 2.0 / 3.0
-    dlon += (150.0 * math.sin(x / 12.0 * _PI) + 300.0 * math.sin(x / 30.0 * _PI)) * 2.0 / 3.0
+    dlon += (20.0 * m.sin(x * _PI) + 40.0 * m.sin(x / 3.0 * _PI)) * 2.0 / 3.0
+    dlon += (150.0 * m.sin(x / 12.0 * _PI) + 300.0 * m.sin(x / 30.0 * _PI)) * 2.0 / 3.0
     # Metres on the Krasovsky ellipsoid to degrees (meridian and parallel radii of curvature).
     radlat = lat / 180.0 * _PI
-    sin_lat = math.sin(radlat)
+    sin_lat = m.sin(radlat)
     magic = 1.0 - _EE * sin_lat * sin_lat
-    sqrt_magic = math.sqrt(magic)
+    sqrt_magic = m.sqrt(magic)
     dlat = (dlat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * _PI)
-    dlon = (dlon * 180.0) / (_A / sqrt_magic * math.cos(radlat) * _PI)
-    return dlon, dlat
-
-
-def _gcj_delta_np(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The GCJ-02 offset in degrees, vectorised; same formula as :func:`_gcj_delta`."""
-    x = lon - 105.0
-    y = lat - 35.0
-    sqrt_abs_x = np.sqrt(np.abs(x))
-    common = (20.0 * np.sin(6.0 * x * _PI) + 20.0 * np.sin(2.0 * x * _PI)) * 2.0 / 3.0
-    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x + common
-    dlat += (20.0 * np.sin(y * _PI) + 40.0 * np.sin(y / 3.0 * _PI)) * 2.0 / 3.0
-    dlat += (160.0 * np.sin(y / 12.0 * _PI) + 320.0 * np.sin(y * _PI / 30.0)) * 2.0 / 3.0
-    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_abs_x + common
-    dlon += (20.0 * np.sin(x * _PI) + 40.0 * np.sin(x / 3.0 * _PI)) * 2.0 / 3.0
-    dlon += (150.0 * np.sin(x / 12.0 * _PI) + 300.0 * np.sin(x / 30.0 * _PI)) * 2.0 / 3.0
-    radlat = lat / 180.0 * _PI
-    sin_lat = np.sin(radlat)
-    magic = 1.0 - _EE * sin_lat * sin_lat
-    sqrt_magic = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * _PI)
-    dlon = (dlon * 180.0) / (_A / sqrt_magic * np.cos(radlat) * _PI)
+    dlon = (dlon * 180.0) / (_A / sqrt_magic * m.cos(radlat) * _PI)
     return dlon, dlat
 
 
@@ -128,7 +111,7 @@ def wgs84_to_gcj02(lon, lat):
     lon, lat = _as_arrays(lon, lat)
     inside = _in_china_mask(lon, lat)
     with np.errstate(invalid="ignore"):
-        dlon, dlat = _gcj_delta_np(lon, lat)
+        dlon, dlat = _gcj_delta(lon, lat, np)
     return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
 
 
