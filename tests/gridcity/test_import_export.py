@@ -256,3 +256,21 @@ def test_shapefile_is_read_too(tmp_path, empty_community):
     call_command("import_grids", str(shp), level="grid", verbosity=0, **FIELDS)
 
     assert WorkGrid.objects.filter(community=empty_community).count() == 3
+
+
+def test_interrupted_import_leaves_nothing_behind(tmp_path, empty_community):
+    from gridcity.services import units_import
+    from gridcity.vector_io import read_features
+
+    path = write_features(tmp_path / "g.geojson", new_grids(empty_community, n=3))
+    features = read_features(path, code_field="code", name_field="name")
+    before = snapshot()
+
+    def ctrl_c_while_writing(stage, done, total):
+        if stage == "write":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        units_import(level="grid", features=features, progress=ctrl_c_while_writing)
+
+    assert snapshot() == before
