@@ -7,6 +7,8 @@ parent's code prefixes its children's. Geometries are stored in WGS-84 (SRID 432
 
 from django.contrib.gis.db import models
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gridcity import geometry
@@ -23,11 +25,15 @@ CODE_LENGTHS = {Level.DISTRICT: 6, Level.STREET: 9, Level.COMMUNITY: 12, Level.G
 CHECKPOINT_CODE_LENGTH = 18
 
 
+def _code_message(length: int) -> str:
+    return gettext("A code at this level is exactly %(n)d digits.") % {"n": length}
+
+
 def code_validator(length: int) -> RegexValidator:
+    # Lazy, so the message is translated when shown, not frozen at import in whatever language
+    # was active (which would also make migrations differ between machines).
     return RegexValidator(
-        rf"^\d{{{length}}}$",
-        _("A code at this level is exactly %(n)d digits.") % {"n": length},
-        code="code_format",
+        rf"^\d{{{length}}}$", lazy(_code_message, str)(length), code="code_format"
     )
 
 

@@ -1,4 +1,6 @@
 import django_filters
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework_gis.filters import InBBoxFilter
 
@@ -22,12 +24,16 @@ class BBoxFilter(InBBoxFilter):
         return queryset.filter(**{f"{view.bbox_filter_field}__intersects": bbox})
 
 
+def _ancestor_help(length: int) -> str:
+    return gettext("code of the %(n)d-digit ancestor") % {"n": length}
+
+
 class _CodePrefixFilter(django_filters.CharFilter):
     """Filter by an ancestor's code: a code prefixes all its descendants' codes."""
 
     def __init__(self, length: int, **kwargs):
         self.length = length
-        kwargs.setdefault("help_text", _("code of the %(n)d-digit ancestor") % {"n": length})
+        kwargs.setdefault("help_text", lazy(_ancestor_help, str)(length))
         super().__init__(field_name="code", lookup_expr="startswith", **kwargs)
 
     def filter(self, qs, value):
