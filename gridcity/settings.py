@@ -7,6 +7,7 @@ See the table in README.md.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -54,6 +55,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "knox",
+    "guardian",
+    "axes",
     "leaflet",
     "channels",
     "gridcity",
@@ -73,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into a 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gridcity.urls"
@@ -119,6 +125,44 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "admin:login"
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username or address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # django-guardian: object permissions a person grants by hand (a street lent for a month).
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous visitors see public data
+
+# Handheld tokens (django-rest-knox): stored only as a hash; a token not used for
+# GRIDCITY_TOKEN_IDLE_DAYS expires, and every use pushes its expiry forward.
+GRIDCITY_TOKEN_IDLE_DAYS = env.int("GRIDCITY_TOKEN_IDLE_DAYS", default=30)
+KNOX_TOKEN_MODEL = "knox.AuthToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=GRIDCITY_TOKEN_IDLE_DAYS),
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": None,
+}
+
+# Failed log-ins (django-axes): after GRIDCITY_LOGIN_FAILURE_LIMIT failures for one user name,
+# or from one address, further attempts get 429 for GRIDCITY_LOGIN_COOLOFF_MINUTES. Behind a
+# proxy the client address comes from X-Forwarded-For only when GRIDCITY_TRUSTED_PROXIES says
+# how many proxies to trust; otherwise a client could forge it.
+AXES_FAILURE_LIMIT = env.int("GRIDCITY_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("GRIDCITY_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_SENSITIVE_PARAMETERS = ["password", "token"]
+GRIDCITY_TRUSTED_PROXIES = env.int("GRIDCITY_TRUSTED_PROXIES", default=0)
+AXES_IPWARE_PROXY_COUNT = GRIDCITY_TRUSTED_PROXIES or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if GRIDCITY_TRUSTED_PROXIES else ["REMOTE_ADDR"]
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
