@@ -8,6 +8,7 @@ exceptions a person grants by hand.
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -97,6 +98,17 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         swappable = "AUTH_USER_MODEL"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role in (Role.SUPERVISOR, Role.DISPATCHER) and not (
+            self.street_id or self.district_id
+        ):
+            raise ValidationError(
+                {"street": _("A supervisor or dispatcher needs a street or a district.")}
+            )
+        if self.role == Role.STAFF and not self.department_id:
+            raise ValidationError({"department": _("Department staff need a department.")})
 
     @property
     def scope_code(self) -> str | None:

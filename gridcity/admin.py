@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from guardian.admin import GuardedModelAdminMixin
 from leaflet.admin import LeafletGeoAdmin
 
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
@@ -24,7 +25,9 @@ class DistrictAdmin(UnitAdmin):
 
 
 @admin.register(Street)
-class StreetAdmin(UnitAdmin):
+class StreetAdmin(GuardedModelAdminMixin, UnitAdmin):
+    """Object permissions (a street lent to another supervisor) are granted from here."""
+
     list_display = [*UnitAdmin.list_display, "district"]
     list_filter = ["district"]
     autocomplete_fields = ["district"]
@@ -45,7 +48,7 @@ class CheckpointInline(admin.TabularInline):
 
 
 @admin.register(WorkGrid)
-class WorkGridAdmin(UnitAdmin):
+class WorkGridAdmin(GuardedModelAdminMixin, UnitAdmin):
     list_display = [*UnitAdmin.list_display, "community"]
     list_filter = ["community__street"]
     autocomplete_fields = ["community"]

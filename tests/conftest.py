@@ -12,6 +12,11 @@ def _test_settings(settings):
     cache.clear()  # answers cached by one test must not leak into the next
     # Messages are asserted in English; tests of the zh-Hans default say so themselves.
     settings.LANGUAGE_CODE = "en"
+    # Hashing at production strength costs a third of a second a user; tests make hundreds.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
     translation.activate("en")
     settings.CELERY_TASK_ALWAYS_EAGER = True
     # Check the hierarchy fingerprint on every locate: tests change grids between calls.
@@ -26,3 +31,11 @@ def _test_settings(settings):
 def small_city(db) -> SmallCity:
     """A 2 × 2 street, 2 × 2 community, 3 × 3 grid city of squares near lon 100, lat 30."""
     return make_small_city()
+
+
+@pytest.fixture
+def people(small_city):
+    """The shared personas on the small city: who is who in the permission tests."""
+    from tests.factories import make_people
+
+    return make_people(small_city)

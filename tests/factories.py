@@ -1,6 +1,7 @@
 """Test data: factories for single objects and a small city of exact squares."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy
 import shapely
@@ -8,6 +9,9 @@ from django.contrib.gis.geos import Point
 
 from gridcity import geometry
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
+
+if TYPE_CHECKING:
+    from accounts.models import Department, User
 
 
 def square(x0: float, y0: float, size: float) -> shapely.MultiPolygon:
@@ -94,3 +98,73 @@ def random_points_inside(grids, n, seed=1):
                 out.append((grids[i].code, x, y))
                 break
     return out
+
+
+@dataclass
+class People:
+    """The personas of the permission tests, on a small city."""
+
+    citizen: "User"
+    inspector_a: "User"
+    inspector_b: "User"
+    staff: "User"
+    dispatcher: "User"
+    supervisor: "User"
+    other_supervisor: "User"
+    admin: "User"
+    grid_a: WorkGrid
+    grid_b: WorkGrid
+    department: "Department"
+
+    def all(self) -> dict[str, "User"]:
+        return {
+            name: getattr(self, name)
+            for name in (
+                "citizen",
+                "inspector_a",
+                "inspector_b",
+                "staff",
+                "dispatcher",
+                "supervisor",
+                "other_supervisor",
+                "admin",
+            )
+        }
+
+
+PASSWORD = "correct horse battery staple 7"
+
+
+def make_user(username: str, role: str, **scope) -> "User":
+    from accounts.models import User
+    from accounts.services import user_set_role
+
+    user = User.objects.create_user(username, password=PASSWORD)
+    return user_set_role(user=user, role=role, **scope)
+
+
+def make_people(city: SmallCity) -> People:
+    """Grid A lies in the city's first street, grid B in its second."""
+    from accounts.models import Department, Role
+    from accounts.services import grid_assign
+
+    grid_a, grid_b = city.grids[0], city.grids[40]
+    street_a, street_b = city.streets[0], city.streets[1]
+    assert grid_a.code.startswith(street_a.code) and grid_b.code.startswith(street_b.code)
+    department = Department.objects.create(code="test-chengguan", name="测试城管")
+    people = People(
+        citizen=make_user("citizen", Role.CITIZEN),
+        inspector_a=make_user("inspector-a", Role.INSPECTOR),
+        inspector_b=make_user("inspector-b", Role.INSPECTOR),
+        staff=make_user("staff", Role.STAFF, department=department),
+        dispatcher=make_user("dispatcher", Role.DISPATCHER, district=city.district),
+        supervisor=make_user("supervisor", Role.SUPERVISOR, street=street_a),
+        other_supervisor=make_user("other-supervisor", Role.SUPERVISOR, street=street_b),
+        admin=make_user("admin", Role.ADMIN),
+        grid_a=grid_a,
+        grid_b=grid_b,
+        department=department,
+    )
+    grid_assign(grid=grid_a, inspector=people.inspector_a)
+    grid_assign(grid=grid_b, inspector=people.inspector_b)
+    return people

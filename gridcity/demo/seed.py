@@ -1,25 +1,19 @@
-"""Write the demo city (geometry from ``partition``) and its demo log-ins to the database."""
+"""Write the demo city (geometry from ``partition``) and its people to the database."""
 
 import json
-import os
 from pathlib import Path
 
 import shapely
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo import demo_people_remove, demo_people_seed
 from gridcity import coords, geometry
 from gridcity.demo.partition import build_demo_city
 from gridcity.locate import grid_index
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 
 OUTLINE = Path(__file__).resolve().parent.parent / "data" / "baoan_district.geojson"
-DEMO_PASSWORD_DEFAULT = "gridcity-demo"
-
-
-def demo_password() -> str:
-    return os.environ.get("GRIDCITY_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
 
 
 def load_outline() -> shapely.MultiPolygon:
@@ -40,6 +34,7 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
                 f"district {city.district.code} already exists: use --replace to rebuild it"
             )
         prefix = city.district.code
+        demo_people_remove(prefix)
         Checkpoint.objects.filter(code__startswith=prefix).delete()
         WorkGrid.objects.filter(code__startswith=prefix).delete()
         Community.objects.filter(code__startswith=prefix).delete()
@@ -90,7 +85,7 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
         ],
         batch_size=1000,
     )
-    _demo_users()
+    people = demo_people_seed(district, progress=progress)
     transaction.on_commit(grid_index.invalidate)
     return {
         "districts": 1,
@@ -98,11 +93,5 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
         "communities": len(communities),
         "grids": len(grids),
         "checkpoints": len(city.checkpoints),
+        **people,
     }
-
-
-def _demo_users() -> None:
-    """The demo log-ins; more personas come with roles (see README)."""
-    User = get_user_model()
-    if not User.objects.filter(username="admin").exists():
-        User.objects.create_superuser("admin", "admin@example.invalid", demo_password())

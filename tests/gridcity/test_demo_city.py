@@ -4,6 +4,7 @@ import pytest
 import shapely
 from django.core.management import CommandError, call_command
 
+from accounts.demo import demo_people_remove
 from gridcity import geometry, validation
 from gridcity.locate import grid_at
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
@@ -25,6 +26,7 @@ def demo_city(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("seed_demo_city", verbosity=0)
         yield
+        demo_people_remove(BAOAN)
         for model in (Checkpoint, WorkGrid, Community, Street, District):
             model.objects.filter(code__startswith=BAOAN).delete()
 
@@ -121,3 +123,26 @@ def test_locate_api_is_404_outside_the_demo_district(demo_city, db, client):
         response = client.get("/api/v1/locate/", {"lon": lon, "lat": lat})
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
+
+
+def test_demo_people_have_predictable_names_and_scopes(demo_city, db):
+    from accounts.models import Role, User
+    from accounts.selectors import grids_visible_to
+
+    grid = under(WorkGrid).order_by("code").first()
+    inspector = User.objects.get(username=f"inspector-{grid.code}")
+    supervisor = User.objects.get(username="supervisor-440306001")
+
+    assert inspector.role == Role.INSPECTOR
+    assert list(grids_visible_to(inspector)) == [grid]
+    assert (
+        grids_visible_to(supervisor).count()
+        == under(WorkGrid).filter(code__startswith="440306001").count()
+    )
+    assert (
+        User.objects.filter(role=Role.INSPECTOR, username__startswith="inspector-440306").count()
+        == 4833
+    )
+    assert User.objects.get(username="admin").is_superuser
+    assert User.objects.filter(username__startswith="staff-").exists()
+    assert inspector.check_password("gridcity-demo")

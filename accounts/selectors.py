@@ -1,0 +1,111 @@
+"""Who may see what: querysets built from relations (grid, street, department), never id lists.
+
+Scope by role: an inspector sees the grids assigned to them now; a supervisor or dispatcher
+the grids of their street (or district); staff of a street office their street; hotline
+operators and administrators every grid. Object permissions granted by hand through
+django-guardian (``view_street`` or ``view_workgrid`` on one object: a street lent for a month,
+a grid covered for a neighbour) widen a scope; they never narrow one. Every selector here runs
+a fixed number of queries, however many grids there are.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import GridAssignment, Role, User
+from gridcity.models import Street, WorkGrid
+
+SEES_EVERY_GRID = {Role.ADMIN, Role.HOTLINE}
+
+
+def _open_assignments(at: datetime | None = None) -> Q:
+    if at is None:
+        return Q(assignments__valid_to__isnull=True)
+    return Q(assignments__valid_from__lte=at) & (
+        Q(assignments__valid_to__isnull=True) | Q(assignments__valid_to__gt=at)
+    )
+
+
+def _granted(user: User, perm: str, klass) -> QuerySet:
+    """Objects on which the user (or a group of theirs) holds ``perm`` object by object."""
+    return get_objects_for_user(
+        user, perm, klass=klass, accept_global_perms=False, with_superuser=False
+    ).values("pk")
+
+
+def scope_prefix(user: User) -> str | None:
+    """The code that prefixes every unit a supervisor, dispatcher or street office oversees."""
+    if user.role in (Role.SUPERVISOR, Role.DISPATCHER):
+        return user.scope_code
+    if user.role == Role.STAFF and user.department_id and user.department.street_id:
+        return user.department.street.code
+    return None
+
+
+def grids_visible_to(user: User | AnonymousUser) -> QuerySet[WorkGrid]:
+    """The work grids a user answers for or oversees (not the public map: that is for all)."""
+    grids = WorkGrid.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return grids.none()
+    if user.is_superuser or user.role in SEES_EVERY_GRID:
+        return grids
+    rule = Q(pk__in=_granted(user, "gridcity.view_workgrid", WorkGrid))
+    rule |= Q(community__street__in=_granted(user, "gridcity.view_street", Street))
+    if user.role == Role.INSPECTOR:
+        rule |= Q(
+            pk__in=GridAssignment.objects.filter(inspector=user, valid_to__isnull=True).values(
+                "grid_id"
+            )
+        )
+    if prefix := scope_prefix(user):
+        rule |= Q(code__startswith=prefix)
+    return grids.filter(rule)
+
+
+def users_visible_to(user: User | AnonymousUser) -> QuerySet[User]:
+    """The people a user may see: themselves, and those inside their scope.
+
+    A supervisor or dispatcher sees the inspectors of grids in their scope (now), the staff of
+    street offices there, and the supervisors and dispatchers of their own area; staff see
+    their department's colleagues; administrators see everyone.
+    """
+    users = User.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return users.none()
+    if user.is_superuser or user.role == Role.ADMIN:
+        return users
+    rule = Q(pk=user.pk)
+    if user.role == Role.STAFF and user.department_id:
+        rule |= Q(department_id=user.department_id)
+    if user.role in (Role.SUPERVISOR, Role.DISPATCHER):
+        grids = grids_visible_to(user)
+        rule |= Q(
+            pk__in=GridAssignment.objects.filter(valid_to__isnull=True, grid__in=grids).values(
+                "inspector_id"
+            )
+        )
+        if prefix := scope_prefix(user):
+            rule |= Q(department__street__code__startswith=prefix)
+            rule |= Q(street__code__startswith=prefix)
+            if len(prefix) == 6:
+                rule |= Q(district__code=prefix)
+    return users.filter(rule)
+
+
+def inspector_of(grid: WorkGrid, at: datetime | None = None, *, kind: str = "primary"):
+    """Who was responsible for ``grid`` at ``at`` (default now), or None."""
+    held = GridAssignment.objects.filter(grid=grid, kind=kind).select_related("inspector")
+    if at is None:
+        held = held.filter(valid_to__isnull=True)
+    else:
+        held = held.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), valid_from__lte=at)
+    assignment = held.first()
+    return assignment.inspector if assignment else None
+
+
+def grids_of(inspector: User, at: datetime | None = None) -> QuerySet[WorkGrid]:
+    """The grids ``inspector`` held at ``at`` (default now), primary or backup."""
+    condition = _open_assignments(at) & Q(assignments__inspector=inspector)
+    return WorkGrid.objects.filter(condition).distinct().order_by("code")
