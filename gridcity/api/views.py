@@ -7,6 +7,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +16,7 @@ from gridcity.api import filters
 from gridcity.api import serializers as s
 from gridcity.api.errors import not_found
 from gridcity.api.pagination import FeatureCursorPagination
+from gridcity.api.permissions import ModelPermissions
 from gridcity.locate import grid_at, hierarchy_fingerprint
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 
@@ -68,6 +70,8 @@ class UnitViewSet(HierarchyCacheMixin, viewsets.ReadOnlyModelViewSet):
 
     lookup_field = "code"
     lookup_value_regex = r"\d+"
+    # The boundaries are public: citizens see them on the map.
+    permission_classes = [AllowAny]
     pagination_class = FeatureCursorPagination
     filter_backends = [DjangoFilterBackend, filters.BBoxFilter]
     bbox_filter_field = "geom"
@@ -107,7 +111,12 @@ class WorkGridViewSet(UnitViewSet):
 
 
 class CheckpointViewSet(HierarchyCacheMixin, viewsets.ReadOnlyModelViewSet):
-    """Checkpoints (巡查点) as GeoJSON points; filter by grid or any ancestor's code."""
+    """Checkpoints (巡查点) as GeoJSON points; filter by grid or any ancestor's code.
+
+    Where inspectors must go is for the people who manage patrols, not for the public.
+    """
+
+    permission_classes = [ModelPermissions]
 
     lookup_field = "code"
     lookup_value_regex = r"\d+"
@@ -121,6 +130,8 @@ class CheckpointViewSet(HierarchyCacheMixin, viewsets.ReadOnlyModelViewSet):
 
 class LocateApi(APIView):
     """Which work grid, community, street and district hold a point."""
+
+    permission_classes = [AllowAny]
 
     @extend_schema(
         parameters=[s.LocateQuerySerializer],

@@ -34,8 +34,8 @@ def test_grids_of_a_street_as_a_feature_collection(small_city, client):
         ("/api/v1/grids/", {"street": "99990100"}, 0),  # malformed code matches nothing
     ],
 )
-def test_filter_by_ancestor_code(small_city, client, path, param, expected):
-    response = client.get(path, param)
+def test_filter_by_ancestor_code(small_city, admin_client, path, param, expected):
+    response = admin_client.get(path, param)
 
     assert response.status_code == 200
     assert len(response.json()["features"]) == expected
@@ -121,11 +121,11 @@ def test_updated_since_returns_only_later_changes(small_city, client):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/grids/", "/api/v1/communities/", "/api/v1/checkpoints/"])
-def test_list_query_count_does_not_grow_with_rows(small_city, client, path):
+def test_list_query_count_does_not_grow_with_rows(small_city, admin_client, path):
     with CaptureQueriesContext(connection) as few:
-        client.get(path, {"page_size": 5})
+        admin_client.get(path, {"page_size": 5})
     with CaptureQueriesContext(connection) as many:
-        client.get(path, {"page_size": 100})
+        admin_client.get(path, {"page_size": 100})
 
     assert len(many) == len(few)
 
@@ -162,3 +162,10 @@ def test_cached_answer_follows_a_change_to_the_grids(small_city, client):
     assert again.status_code == 200
     assert again.json()["properties"]["name"] == "新名字"
     assert again["ETag"] != first["ETag"]
+
+
+def test_checkpoints_are_not_public(small_city, client):
+    response = client.get("/api/v1/checkpoints/")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
