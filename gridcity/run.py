@@ -15,8 +15,13 @@ PORT = int(os.environ.get("GRIDCITY_PORT", "8000"))
 
 
 def banner() -> str:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcity.settings")
+    import django
+
+    django.setup()
+    from accounts.demo import demo_logins, demo_password
+
     base = f"http://{HOST if HOST not in ('0.0.0.0', '::') else 'localhost'}:{PORT}"
-    password = os.environ.get("GRIDCITY_DEMO_PASSWORD", "gridcity-demo")
     lines = [
         "",
         "GridCity is starting (Ctrl-C stops everything):",
@@ -24,9 +29,10 @@ def banner() -> str:
         f"  health                {base}/healthz",
         f"  API and its docs      {base}/api/v1/   {base}/api/docs/",
         f"  admin                 {base}/admin/",
+        f"  log in                {base}/accounts/login/",
         "",
-        "Demo log-ins (password for all: " + password + "):",
-        "  admin                 administrator",
+        f"Demo log-ins, on the web or a handheld (password for all: {demo_password()}):",
+        *(f"  {username:<27} {what}" for username, what in demo_logins()),
         "",
     ]
     return "\n".join(lines)
