@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 import shapely.ops
-from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from gridcity.demo import names
+from gridcity.geometry import LocalMetric
 
 # (name, approximate longitude, latitude of its centre, number of communities); codes 001..010.
 STREETS: tuple[tuple[str, float, float, int], ...] = (
@@ -78,36 +78,6 @@ class DemoCity:
     checkpoints: list[CheckpointSpec]
 
 
-class LocalFrame:
-    """A transverse Mercator projection in metres centred on (lon0, lat0), vectorised."""
-
-    def __init__(self, lon0: float, lat0: float):
-        self.lon0, self.lat0 = lon0, lat0
-        local = (
-            f"+proj=tmerc +lat_0={lat0!r} +lon_0={lon0!r} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 "
-            "+units=m +no_defs"
-        )
-        self._forward = Transformer.from_crs("EPSG:4326", local, always_xy=True)
-        self._inverse = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
-
-    @classmethod
-    def around(cls, geom: BaseGeometry) -> "LocalFrame":
-        centre = geom.centroid
-        return cls(round(centre.x, 4), round(centre.y, 4))
-
-    def to_metric(self, geom):
-        return shapely.transform(geom, self._forward_xy)
-
-    def to_lonlat(self, geom):
-        return shapely.transform(geom, self._inverse_xy)
-
-    def _forward_xy(self, xy: np.ndarray) -> np.ndarray:
-        return np.column_stack(self._forward.transform(xy[:, 0], xy[:, 1]))
-
-    def _inverse_xy(self, xy: np.ndarray) -> np.ndarray:
-        return np.column_stack(self._inverse.transform(xy[:, 0], xy[:, 1]))
-
-
 def _quiet(stage: str, done: int, total: int) -> None:
     pass
 
@@ -133,7 +103,7 @@ def build_demo_city(
     streams = np.random.SeedSequence(seed).spawn(4)
     community_rng, grid_rng, checkpoint_rng, name_rng = (np.random.default_rng(s) for s in streams)
 
-    frame = LocalFrame.around(outline)
+    frame = LocalMetric.around(outline)
     district_m = _clean(frame.to_metric(outline))
 
     # Streets: the real centres (moved inside the outline where needed), gently relaxed.
@@ -240,7 +210,7 @@ def _clean(geom: BaseGeometry) -> BaseGeometry:
     return parts[0] if len(parts) == 1 else shapely.MultiPolygon(list(parts))
 
 
-def _to_lonlat(frame: LocalFrame, geoms: np.ndarray) -> list[shapely.MultiPolygon]:
+def _to_lonlat(frame: LocalMetric, geoms: np.ndarray) -> list[shapely.MultiPolygon]:
     lonlat = frame.to_lonlat(geoms)
     result = []
     for geom in lonlat:
@@ -454,7 +424,7 @@ def allocate(total: int, weights: np.ndarray, minimum: int) -> np.ndarray:
 
 
 def _checkpoints(
-    frame: LocalFrame,
+    frame: LocalMetric,
     grids_m: np.ndarray,
     grids: list[UnitSpec],
     grid_community: list[int],

@@ -19,10 +19,10 @@ from gridcity.demo.partition import (
     GRID_COUNT,
     STREETS,
     DemoCity,
-    LocalFrame,
     allocate,
     build_demo_city,
 )
+from gridcity.geometry import LocalMetric
 
 OUTLINE_PATH = Path(__file__).resolve().parents[2] / "gridcity" / "data" / "baoan_district.geojson"
 SMALL_GRID_COUNT = 300
@@ -50,8 +50,8 @@ def city(outline, progress_calls) -> DemoCity:
 
 
 @pytest.fixture(scope="module")
-def frame(city) -> LocalFrame:
-    return LocalFrame.around(city.district.geom)
+def frame(city) -> LocalMetric:
+    return LocalMetric.around(city.district.geom)
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +313,7 @@ def test_progress_is_reported_per_street_and_per_community(progress_calls):
 def test_a_smaller_city_has_exactly_the_grid_count_asked_for(small_city, metric):
     assert len(small_city.communities) == 126
     assert len(small_city.grids) == SMALL_GRID_COUNT
-    frame = LocalFrame.around(small_city.district.geom)
+    frame = LocalMetric.around(small_city.district.geom)
     union = shapely.union_all(
         frame.to_metric(np.array([g.geom for g in small_city.grids], dtype=object))
     )
