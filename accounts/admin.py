@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from accounts.auth import device_revoke
 from accounts.models import AuditEvent, Department, Device, GridAssignment, User
 from accounts.services import user_set_role
 
@@ -54,7 +55,29 @@ class DeviceAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__username", "device_id", "name"]
     list_select_related = ["user"]
-    readonly_fields = ["user", "device_id", "token", "created_at", "last_login_at", "revoked_at"]
+    readonly_fields = [
+        "user",
+        "device_id",
+        "token",
+        "created_at",
+        "last_login_at",
+        "revoked_at",
+        "revoked_reason",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # devices appear when a handheld logs in
+
+    @admin.action(description=_("Sign the selected handhelds out (their tokens stop working)"))
+    def revoke(self, request, queryset):
+        devices = list(queryset.select_related("user"))
+        for device in devices:
+            device_revoke(device=device, by=request.user, reason="administrator", request=request)
+        self.message_user(
+            request,
+            _("%(count)d handheld(s) signed out.") % {"count": len(devices)},
+        )
 
 
 @admin.register(AuditEvent)

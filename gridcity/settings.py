@@ -124,7 +124,8 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
 
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out username or address before any password check.
@@ -157,9 +158,12 @@ AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_SENSITIVE_PARAMETERS = ["password", "token"]
 GRIDCITY_TRUSTED_PROXIES = env.int("GRIDCITY_TRUSTED_PROXIES", default=0)
-AXES_IPWARE_PROXY_COUNT = GRIDCITY_TRUSTED_PROXIES or None
+# ipware's proxy_count counts the addresses after the client's in X-Forwarded-For: one trusted
+# proxy appends nothing after the client, so N trusted proxies leave N - 1 addresses behind it.
+AXES_IPWARE_PROXY_COUNT = GRIDCITY_TRUSTED_PROXIES - 1 if GRIDCITY_TRUSTED_PROXIES else None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if GRIDCITY_TRUSTED_PROXIES else ["REMOTE_ADDR"]
 )
@@ -193,12 +197,13 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesyste
 CELERY_BROKER_DIR = VAR_DIR / "celery"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a broker that needs no server, for the embedded default.
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

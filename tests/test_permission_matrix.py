@@ -26,6 +26,13 @@ PATROL_STAFF = {
     "citizen": 403,
 }
 
+
+def handheld_of(user) -> int:
+    from accounts.auth import token_issue
+
+    return token_issue(user=user, device_id="matrix-handheld").device.pk
+
+
 # url name → (kwargs for reverse, given the people fixture), {method: {persona: status}}
 MATRIX = {
     "district-list": (lambda p: {}, {"GET": EVERYONE}),
@@ -39,6 +46,18 @@ MATRIX = {
     "checkpoint-list": (lambda p: {}, {"GET": PATROL_STAFF}),
     "checkpoint-detail": (lambda p: {"code": f"{p.grid_a.code}001"}, {"GET": PATROL_STAFF}),
     "locate": (lambda p: {}, {"GET": {**EVERYONE}}),
+    # Log-in needs a body (400 without one, for everyone); log-out needs a token, not a session.
+    "auth-token": (
+        lambda p: {},
+        {"POST": dict.fromkeys(PERSONAS, 400), "DELETE": dict.fromkeys(PERSONAS, 401)},
+    ),
+    "me": (lambda p: {}, {"GET": SIGNED_IN}),
+    "my-devices": (lambda p: {}, {"GET": SIGNED_IN}),
+    # A handheld of inspector A's: only A may sign it out; to anyone else it does not exist.
+    "my-device": (
+        lambda p: {"pk": handheld_of(p.inspector_a)},
+        {"DELETE": {**dict.fromkeys(PERSONAS, 404), "anonymous": 401, "inspector_a": 204}},
+    ),
     "schema": (lambda p: {}, {"GET": EVERYONE}),
     "swagger-ui": (lambda p: {}, {"GET": EVERYONE}),
 }

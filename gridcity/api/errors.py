@@ -7,6 +7,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.audit import audit_api_denial
+
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     body = {"code": code, "message": message}
@@ -47,6 +49,7 @@ def exception_handler(exc, context):
         detail = getattr(exc, "detail", str(exc))
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = error_body(str(code), str(detail))
+    audit_api_denial(exc=exc, context=context, response=response)  # 401 and 403 are audited
     return response
 
 

@@ -1,0 +1,152 @@
+"""Handheld log-in and log-out, and what a person may see of themselves and their devices."""
+
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import serializers as s
+from accounts.auth import (
+    AuthToken,
+    LoginRefused,
+    credentials_check,
+    device_revoke,
+    devices_of,
+    token_issue,
+    token_revoke,
+    user_with_profile,
+)
+from accounts.models import User
+
+
+class InvalidCredentials(exceptions.AuthenticationFailed):
+    default_code = "invalid_credentials"
+    # Written as LOGIN_FAILED by the user_login_failed receiver; not again as DENIED.
+    audited = True
+
+    def __init__(self):
+        username = User._meta.get_field(User.USERNAME_FIELD).verbose_name
+        # Django's own wording (the web form's), so it comes translated.
+        message = AuthenticationForm.error_messages["invalid_login"] % {"username": username}
+        super().__init__(message, self.default_code)
+
+
+class LockedOut(exceptions.APIException):
+    """429 with Retry-After (DRF's exception handler turns ``wait`` into the header)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self, wait: int | None):
+        self.wait = wait
+        if wait:
+            minutes = max(1, round(wait / 60))
+            message = _(
+                "Too many failed log-ins for this user name or from this address. "
+                "Try again in %(minutes)d minutes."
+            ) % {"minutes": minutes}
+        else:
+            message = _(
+                "Too many failed log-ins for this user name or from this address. "
+                "Ask an administrator to unlock it."
+            )
+        super().__init__(message, self.default_code)
+
+
+class TokenApi(APIView):
+    """Log a handheld in (POST: user name, password, device → token) or out (DELETE).
+
+    The token goes in ``Authorization: Token <token>``. It expires after a number of idle days
+    (every use pushes the expiry on) and dies at once on log-out, a new log-in from the same
+    device, device revocation, or when the user is disabled or changes role.
+    """
+
+    authentication_classes = [TokenAuthentication]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return super().get_permissions()
+
+    def perform_authentication(self, request):
+        # Logging in needs no credentials but the password: a stale token the handheld still
+        # sends must not stand in its way. DELETE authenticates as usual.
+        if request.method != "POST":
+            super().perform_authentication(request)
+
+    @extend_schema(
+        summary="Log a handheld in: user name, password and device id give a token",
+        auth=[],
+        request=s.TokenCreateInputSerializer,
+        responses={
+            201: s.TokenOutputSerializer,
+            400: OpenApiResponse(description="a field is missing or invalid"),
+            401: OpenApiResponse(description="invalid_credentials"),
+            429: OpenApiResponse(description="locked_out; see Retry-After"),
+        },
+    )
+    def post(self, request):
+        given = s.TokenCreateInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        try:
+            user = credentials_check(
+                request=request, username=data["username"], password=data["password"]
+            )
+        except LoginRefused as refused:
+            if refused.locked_out:
+                wait = refused.retry_after
+                raise LockedOut(int(wait.total_seconds()) if wait else None) from None
+            raise InvalidCredentials() from None
+        issued = token_issue(
+            user=user,
+            device_id=data["device_id"],
+            device_name=data["device_name"],
+            request=request,
+        )
+        body = {
+            "token": issued.token,
+            "expires_at": issued.expires_at,
+            "user": user_with_profile(user),
+        }
+        return Response(s.TokenOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Log out: the token making this request dies", request=None, responses={204: None}
+    )
+    def delete(self, request):
+        token_revoke(token=request.auth, by=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    """Who I am: role, department, area, and the grids I answer for now (token or session)."""
+
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        return Response(s.MeSerializer(user_with_profile(request.user)).data)
+
+
+class MyDeviceListApi(APIView):
+    """My handhelds; ``current`` marks the one whose token made this request."""
+
+    @extend_schema(responses=s.DeviceSerializer(many=True))
+    def get(self, request):
+        devices = devices_of(request.user)
+        context = {"token": request.auth if isinstance(request.auth, AuthToken) else None}
+        return Response(s.DeviceSerializer(devices, many=True, context=context).data)
+
+
+class MyDeviceRevokeApi(APIView):
+    """Sign one of my handhelds out at once (a lost phone). Another person's device: 404."""
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, pk: int):
+        device = get_object_or_404(devices_of(request.user), pk=pk)
+        device_revoke(device=device, by=request.user, reason="revoked by its user", request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

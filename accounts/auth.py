@@ -1,0 +1,206 @@
+"""Handheld log-in: credentials, device tokens and their revocation.
+
+A handheld (PDA) logs in with user name, password and its device id and gets a django-rest-knox
+token, stored only as a hash and bound to one ``Device`` row. The token expires after
+``GRIDCITY_TOKEN_IDLE_DAYS`` without use (knox's AUTO_REFRESH moves the expiry on every use).
+A token dies at once when its holder logs out, logs in again from the same device, has the device
+revoked (by themselves or an administrator), is disabled, or changes role (accounts.signals).
+
+Password checks go through ``django.contrib.auth.authenticate`` with the request, so
+django-axes counts every failure and refuses a locked-out user name or address before any
+password is checked.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from axes.helpers import get_cool_off
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from knox.models import get_token_model
+from knox.settings import knox_settings
+
+from accounts.audit import audit_record, client_ip
+from accounts.models import AuditAction, Device, GridAssignment, User
+
+AuthToken = get_token_model()
+
+
+class LoginRefused(Exception):
+    """The user name and password were not accepted (``locked_out``: axes refused to check)."""
+
+    def __init__(self, *, locked_out: bool = False, retry_after: timedelta | None = None):
+        super().__init__("locked out" if locked_out else "invalid credentials")
+        self.locked_out = locked_out
+        self.retry_after = retry_after
+
+
+def credentials_check(*, request, username: str, password: str) -> User:
+    """The active user these credentials name, or ``LoginRefused``.
+
+    Failures and lockouts are audited by the ``user_login_failed`` and axes ``user_locked_out``
+    receivers in accounts.signals, the same way for the web form and the API.
+    """
+    django_request = getattr(request, "_request", request)
+    user = authenticate(request=django_request, username=username, password=password)
+    if getattr(django_request, "axes_locked_out", False):
+        # The API answers with its own JSON 429. Left set, the flag makes AxesMiddleware
+        # replace that answer with axes' plain-text one.
+        django_request.axes_locked_out = False
+        # Every refused attempt during a lockout restarts the cool-off
+        # (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT), so the whole cool-off is the wait.
+        raise LoginRefused(locked_out=True, retry_after=get_cool_off(django_request))
+    if user is None or not user.is_active:
+        raise LoginRefused()
+    if settings.AXES_ENABLED and settings.AXES_RESET_ON_SUCCESS:
+        # A web log-in is forgiven its earlier failures by axes' user_logged_in receiver. A
+        # token log-in opens no session and sends no such signal, so it is forgiven here.
+        axes_reset(ip=client_ip(django_request), username=username, ip_or_username=True)
+    return user
+
+
+@dataclass
+class IssuedToken:
+    device: Device
+    token: str  # the only time the token exists in clear; never stored, never logged
+
+    @property
+    def expires_at(self):
+        return self.device.token.expiry
+
+
+@transaction.atomic
+def token_issue(*, user: User, device_id: str, device_name: str = "", request=None) -> IssuedToken:
+    """Issue a token for ``user`` on the handheld ``device_id`` and bind it to that device.
+
+    The device's row is created on its first log-in and kept afterwards; its previous token, if
+    any, is deleted, so one handheld holds at most one live token. A revoked device comes back
+    to life with a new log-in: revocation signs a device out, it does not ban it (disable the
+    user or change the password for that).
+    """
+    now = timezone.now()
+    device, _created = Device.objects.select_for_update().get_or_create(
+        user=user, device_id=device_id, defaults={"name": device_name}
+    )
+    replaced = device.token_id is not None
+    if replaced:
+        AuthToken.objects.filter(pk=device.token_id).delete()
+    instance, token = AuthToken.objects.create(user, expiry=knox_settings.TOKEN_TTL)
+    device.token = instance
+    device.name = device_name or device.name
+    device.last_login_at = now
+    device.revoked_at = None
+    device.revoked_reason = ""
+    device.save()
+    update_last_login(None, user)
+    audit_record(
+        action=AuditAction.TOKEN_ISSUED,
+        request=request,
+        actor=user,
+        status=201,
+        device=device.pk,
+        device_id=device.device_id,
+        replaced=replaced,
+    )
+    return IssuedToken(device=device, token=token)
+
+
+def _device_mark_revoked(device: Device, reason: str, at) -> None:
+    if device.token_id is not None:
+        AuthToken.objects.filter(pk=device.token_id).delete()
+    device.token = None
+    device.revoked_at = device.revoked_at or at
+    device.revoked_reason = device.revoked_reason or reason[:100]
+    device.save(update_fields=["token", "revoked_at", "revoked_reason"])
+
+
+@transaction.atomic
+def device_revoke(*, device: Device, by: User | None, reason: str, request=None) -> Device:
+    """Sign a handheld out at once: delete its token, mark the device revoked, audit it.
+
+    For a person revoking their own device (``/api/v1/me/devices/<id>/``) and for an
+    administrator (the admin's device action). Revoking a device that holds no token changes
+    nothing and writes nothing.
+    """
+    if device.token_id is None and device.revoked_at is not None:
+        return device
+    _device_mark_revoked(device, reason, timezone.now())
+    audit_record(
+        action=AuditAction.TOKEN_REVOKED,
+        request=request,
+        actor=by,
+        user=device.user_id,
+        device=device.pk,
+        device_id=device.device_id,
+        reason=reason,
+    )
+    return device
+
+
+@transaction.atomic
+def token_revoke(*, token, by: User, request=None) -> None:
+    """Log out: the token making the request dies, and its device shows as signed out."""
+    device = Device.objects.select_for_update().filter(token=token).first()
+    if device is not None:
+        device_revoke(device=device, by=by, reason="log-out", request=request)
+        return
+    token.delete()
+    audit_record(action=AuditAction.TOKEN_REVOKED, request=request, actor=by, reason="log-out")
+
+
+@transaction.atomic
+def user_tokens_revoke(*, user: User, reason: str) -> int:
+    """Delete every token the user holds and mark their live devices revoked; how many devices.
+
+    Called when the user is disabled or changes role (accounts.signals): a handheld must not
+    keep rights its holder no longer has. The caller writes the audit row that says why.
+    """
+    now = timezone.now()
+    devices = list(
+        Device.objects.select_for_update()
+        .filter(user=user)
+        .exclude(token__isnull=True, revoked_at__isnull=False)
+    )
+    # Tokens not bound to a device (none are issued that way, but knox allows it) die too.
+    AuthToken.objects.filter(user=user).delete()
+    for device in devices:
+        device.token_id = None  # already deleted above
+        _device_mark_revoked(device, reason, now)
+    return len(devices)
+
+
+# --- Reads for the log-in and "me" answers ---------------------------------------------------
+
+
+def assignments_current() -> QuerySet[GridAssignment]:
+    """Open grid assignments (primary and backup), grid loaded, in grid-code order."""
+    return (
+        GridAssignment.objects.filter(valid_to__isnull=True)
+        .select_related("grid")
+        .order_by("grid__code", "kind")
+    )
+
+
+def user_with_profile(user: User) -> User:
+    """The user again, with department, street, district and ``current_assignments`` loaded.
+
+    Two queries whatever the number of grids, so the log-in and ``/me/`` answers cost the same
+    for an inspector of one grid and one of fifty.
+    """
+    return (
+        User.objects.select_related("department", "street", "district")
+        .prefetch_related(
+            Prefetch("grid_assignments", assignments_current(), to_attr="current_assignments")
+        )
+        .get(pk=user.pk)
+    )
+
+
+def devices_of(user: User) -> QuerySet[Device]:
+    """A person's handhelds, the most recently used first."""
+    return Device.objects.filter(user=user).order_by("-last_login_at", "-created_at")

@@ -1,0 +1,53 @@
+"""Web log-in pages: Django's auth views with GridCity's templates (zh-Hans first).
+
+Log-ins, log-outs and failures are audited by the auth-signal receivers in accounts.signals;
+django-axes counts the failures and answers 429 once a user name or address is locked out.
+"""
+
+from axes.helpers import get_cool_off
+from django.contrib.auth import views as auth_views
+from django.shortcuts import render
+from django.urls import reverse_lazy
+
+from accounts.audit import audit_record
+from accounts.models import AuditAction
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django 5): a link or a prefetch must not log anyone out."""
+
+    template_name = "accounts/logged_out.html"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password; the validators in AUTH_PASSWORD_VALIDATORS apply."""
+
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(action=AuditAction.PASSWORD_CHANGED, request=self.request, actor=form.user)
+        return response
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out web log-in: a page saying how long to wait, 429.
+
+    ``AXES_LOCKOUT_CALLABLE``; the API answers lockouts with its own JSON 429 (accounts.api).
+    """
+    cool_off = get_cool_off(request)
+    seconds = int(cool_off.total_seconds()) if cool_off else None
+    minutes = max(1, round(seconds / 60)) if seconds else None
+    response = render(request, "accounts/locked_out.html", {"minutes": minutes}, status=429)
+    if seconds:
+        response["Retry-After"] = str(seconds)
+    return response
