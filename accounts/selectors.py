@@ -9,9 +9,10 @@ a fixed number of queries, however many grids there are.
 """
 
 from datetime import datetime
+from functools import cache
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import FilteredRelation, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import GridAssignment, Role, User
@@ -109,3 +110,53 @@ def grids_of(inspector: User, at: datetime | None = None) -> QuerySet[WorkGrid]:
     """The grids ``inspector`` held at ``at`` (default now), primary or backup."""
     condition = _open_assignments(at) & Q(assignments__inspector=inspector)
     return WorkGrid.objects.filter(condition).distinct().order_by("code")
+
+
+@cache
+def _me_rows() -> QuerySet:
+    """The /me/ query without its user: built once, cloned per call (building it is most of
+    its cost; a queryset is never evaluated here, so nothing is cached but the recipe)."""
+    return (
+        User.objects.annotate(
+            open=FilteredRelation(
+                "grid_assignments", condition=Q(grid_assignments__valid_to__isnull=True)
+            )
+        )
+        .order_by("open__grid__code", "open__kind")
+        .values_list(
+            "department__code",
+            "department__name",
+            "street__code",
+            "district__code",
+            "open__grid__code",
+            "open__grid__name",
+            "open__kind",
+        )
+    )
+
+
+def me_profile(user: User) -> dict:
+    """What ``GET /api/v1/me/`` answers: the user, role, department, area and current grids.
+
+    One query whatever the number of grids (a row per open assignment, the user's department,
+    street and district codes on each), plain values: no model instances, no geometry.
+    """
+    rows = list(_me_rows().filter(pk=user.pk))
+    department_code, department_name, street, district = rows[0][:4]
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "name": user.get_full_name() or user.get_username(),
+        "role": user.role,
+        "role_display": str(user.get_role_display()),
+        "department": (
+            {"code": department_code, "name": department_name} if department_code else None
+        ),
+        "street": street,
+        "district": district,
+        "grids": [
+            {"code": code, "name": name, "kind": kind}
+            for *_area, code, name, kind in rows
+            if code is not None
+        ],
+    }

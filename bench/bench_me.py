@@ -25,7 +25,13 @@ class BareApi(APIView):
 
 
 def run():
-    user = User.objects.get(username="supervisor-440306001")
+    supervisor = User.objects.get(username="supervisor-440306001")
+    inspector = User.objects.filter(username__startswith="inspector-").order_by("username").first()
+    for label, user in (("supervisor", supervisor), ("inspector", inspector)):
+        yield from measure(label, user)
+
+
+def measure(label: str, user: User):
     _instance, token = get_token_model().objects.create(user=user, expiry=None)
     factory = RequestFactory()
     me = resolve("/api/v1/me/").func
@@ -46,7 +52,7 @@ def run():
         _instance.delete()
     ratio = me_s / bare_s
     yield line(
-        "GET /api/v1/me/ (supervisor)",
+        f"GET /api/v1/me/ ({label})",
         f"{me_s / N * 1e3:.2f} ms",
         f"bare token-authenticated view {bare_s / N * 1e3:.2f} ms",
         ratio,
