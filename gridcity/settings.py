@@ -213,7 +213,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Every periodic schedule is declared here, in one place.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "cases-mark-overdue": {"task": "cases.tasks.cases_mark_overdue_task", "schedule": 60.0},
+    "cases-warn-due-soon": {"task": "cases.tasks.cases_warn_due_soon_task", "schedule": 300.0},
+}
+
+# --- Cases ----------------------------------------------------------------------------------
+# Working periods of the working calendar (工作时), local time.
+GRIDCITY_WORKING_HOURS = env.str("GRIDCITY_WORKING_HOURS", default="08:30-12:00,14:00-18:00")
+GRIDCITY_CALENDAR_CHECK_SECONDS = env.int("GRIDCITY_CALENDAR_CHECK_SECONDS", default=5)
+# Open cases of the same item this close are offered as duplicates of a new report.
+GRIDCITY_DUPLICATE_RADIUS_M = env.float("GRIDCITY_DUPLICATE_RADIUS_M", default=50.0)
+# How long before a handling deadline the department is warned.
+GRIDCITY_WARN_BEFORE_MINUTES = env.int("GRIDCITY_WARN_BEFORE_MINUTES", default=120)
+# A photo whose GPS lies further than this from its case is flagged.
+GRIDCITY_PHOTO_FAR_M = env.float("GRIDCITY_PHOTO_FAR_M", default=500.0)
+# Outside channel for notifications (SMS, e-mail, app push): a dotted path; logs by default.
+GRIDCITY_NOTIFY_BACKEND = env.str("GRIDCITY_NOTIFY_BACKEND", default="cases.notify.log_backend")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

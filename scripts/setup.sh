@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # The Debian packages GridCity needs, in one place.
 RUN_PACKAGES=(python3 python3-venv python3-dev gcc gdal-bin libgdal32 libgeos-c1v5 libproj25
-              libsqlite3-mod-spatialite gettext)
-TEST_PACKAGES=(chromium chromium-driver fonts-wqy-microhei)
+              libsqlite3-mod-spatialite gettext fonts-wqy-microhei)
+# fonts-wqy-microhei: the CJK font the photo watermark and the browser tests draw with.
+TEST_PACKAGES=(chromium chromium-driver)
 POSTGIS_PACKAGES=(postgresql-15-postgis-3)
 
 packages=("${RUN_PACKAGES[@]}")

@@ -33,6 +33,73 @@ def handheld_of(user) -> int:
     return token_issue(user=user, device_id="matrix-handheld").device.pk
 
 
+def case_at(p, state: str) -> str:
+    """A case in grid A (street A) brought to ``state`` by the people who do each step."""
+    from cases import services
+    from cases.models import CaseClass, Category, Item, Ownership
+
+    item = Item.objects.filter(code="0101").first() or Item.objects.create(
+        category=Category.objects.create(code="01", case_class=CaseClass.COMPONENT, name="设施"),
+        code="0101",
+        name="井盖",
+        department=p.department,
+        ownership=Ownership.OWNER,
+    )
+    centre = p.grid_a.geom.point_on_surface
+    case = services.case_report(by=p.inspector_a, item=item, lon=centre.x, lat=centre.y).case
+    path = {
+        "reported": [],
+        "filed": ["file"],
+        "dispatched": ["file", "dispatch"],
+        "returned": ["file", "dispatch", "return"],
+        "handling": ["file", "dispatch", "accept"],
+        "extension": ["file", "dispatch", "accept", "extend"],
+        "handled": ["file", "dispatch", "accept", "handle"],
+        "verifying": ["file", "dispatch", "accept", "handle", "request_verify"],
+        "suspended": ["file", "dispatch", "suspend"],
+    }[state]
+    for step in path:
+        by = p.staff if step in ("accept", "handle", "return", "extend") else p.dispatcher
+        kwargs = {"note": "matrix"} if step in ("handle", "return", "suspend") else {}
+        if step == "extend":
+            kwargs = {"amount": 1, "unit": "work_days", "note": "matrix"}
+        case = getattr(services, f"case_{step}")(case=case, by=by, **kwargs)
+    return case.number
+
+
+def numbered(state: str):
+    return lambda p: {"number": case_at(p, state)}
+
+
+def notification_of(user) -> int:
+    from cases.models import Notification
+
+    return Notification.objects.create(user=user, kind="verify", message="matrix").pk
+
+
+# Who sees a case in grid A before and after it reaches the department, and who may act on it.
+CASE_SEERS = ["inspector_a", "dispatcher", "supervisor", "admin"]
+CASE_SEERS_DISPATCHED = [*CASE_SEERS, "staff"]
+
+
+def acting(allowed, seers=CASE_SEERS_DISPATCHED, ok=200):
+    """Allowed personas get ``ok``, other personas who see the case 403, the rest 404."""
+    return {
+        persona: 401
+        if persona == "anonymous"
+        else ok
+        if persona in allowed
+        else 403
+        if persona in seers
+        else 404
+        for persona in PERSONAS
+    }
+
+
+CENTRE = ["dispatcher", "admin"]
+DEPARTMENT = ["staff", "admin"]
+APPROVERS = ["dispatcher", "supervisor", "admin"]
+
 # url name → (kwargs for reverse, given the people fixture), {method: {persona: status}}
 MATRIX = {
     "district-list": (lambda p: {}, {"GET": EVERYONE}),
@@ -58,10 +125,70 @@ MATRIX = {
         lambda p: {"pk": handheld_of(p.inspector_a)},
         {"DELETE": {**dict.fromkeys(PERSONAS, 404), "anonymous": 401, "inspector_a": 204}},
     ),
+    "categories": (lambda p: {}, {"GET": EVERYONE}),
+    "case-list": (
+        lambda p: {},
+        {
+            "GET": SIGNED_IN,
+            "POST": {**dict.fromkeys(PERSONAS, 400), "anonymous": 401, "staff": 403},
+        },
+    ),
+    "case-duplicates": (lambda p: {}, {"GET": SIGNED_IN}),
+    "case-detail": (numbered("reported"), {"GET": acting(CASE_SEERS, CASE_SEERS)}),
+    "case-photos": (numbered("reported"), {"POST": acting(CASE_SEERS, CASE_SEERS, ok=400)}),
+    "case-photo-file": (
+        lambda p: {"number": case_at(p, "reported"), "pk": 999999, "kind": "display"},
+        {"GET": {**dict.fromkeys(PERSONAS, 404), "anonymous": 401}},
+    ),
+    "case-file": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    "case-reject": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    # The reporter (inspector A) may withdraw an unfiled report.
+    "case-cancel": (numbered("reported"), {"POST": acting([*CENTRE, "inspector_a"], CASE_SEERS)}),
+    "case-merge": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    "case-dispatch": (numbered("filed"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    "case-redispatch": (numbered("returned"), {"POST": acting(CENTRE)}),
+    "case-accept": (numbered("dispatched"), {"POST": acting(DEPARTMENT)}),
+    "case-return": (numbered("dispatched"), {"POST": acting(DEPARTMENT)}),
+    "case-handle": (numbered("handling"), {"POST": acting(DEPARTMENT)}),
+    "case-request-verify": (numbered("handled"), {"POST": acting(CENTRE)}),
+    "case-verify": (
+        numbered("verifying"),
+        {"POST": acting(["inspector_a", "supervisor", "admin"])},
+    ),
+    "case-close": (numbered("handled"), {"POST": acting(CENTRE)}),
+    "case-suspend": (numbered("dispatched"), {"POST": acting(APPROVERS)}),
+    "case-resume": (numbered("suspended"), {"POST": acting(APPROVERS)}),
+    "case-extend": (numbered("handling"), {"POST": acting(DEPARTMENT)}),
+    "case-extend-approve": (numbered("extension"), {"POST": acting(APPROVERS)}),
+    "case-extend-deny": (numbered("extension"), {"POST": acting(APPROVERS)}),
+    "case-escalate": (numbered("dispatched"), {"POST": acting(APPROVERS)}),
+    "my-tasks": (lambda p: {}, {"GET": SIGNED_IN}),
+    "my-notifications": (lambda p: {}, {"GET": SIGNED_IN}),
+    "my-notifications-read-all": (lambda p: {}, {"POST": SIGNED_IN}),
+    "my-notification-read": (
+        lambda p: {"pk": notification_of(p.inspector_a)},
+        {"POST": {**dict.fromkeys(PERSONAS, 404), "anonymous": 401, "inspector_a": 200}},
+    ),
     "schema": (lambda p: {}, {"GET": EVERYONE}),
     "swagger-ui": (lambda p: {}, {"GET": EVERYONE}),
 }
-QUERY = {"locate": {"lon": 100.001, "lat": 30.001}}
+QUERY = {
+    "locate": {"lon": 100.001, "lat": 30.001},
+    "case-duplicates": {"item": "0101", "lon": 100.001, "lat": 30.001},
+    "case-reject": {"note": "matrix"},
+    "case-cancel": {"note": "matrix"},
+    "case-return": {"note": "matrix"},
+    "case-handle": {"note": "matrix"},
+    "case-suspend": {"note": "matrix"},
+    "case-verify": {"passed": True},
+    "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
+}
+
+
+def merge_master(p) -> str:
+    return case_at(p, "reported")
+
+
 API_PREFIXES = ("api/",)
 
 
@@ -103,7 +230,12 @@ def test_permission_matrix(client, people, name, method, persona, status):
         client.force_login(getattr(people, persona))
     kwargs_of, _methods = MATRIX[name]
     url = reverse(name, kwargs=kwargs_of(people))
+    data = QUERY.get(name, {})
+    if name == "case-merge":
+        data = {"master": merge_master(people)}
+    if name == "case-duplicates":
+        case_at(people, "reported")  # the item exists
 
-    response = getattr(client, method.lower())(url, QUERY.get(name, {}))
+    response = getattr(client, method.lower())(url, data)
 
     assert response.status_code == status, response.content[:300]

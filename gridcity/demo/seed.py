@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.demo import demo_people_remove, demo_people_seed
+from cases.taxonomy import DEMO_TAXONOMY, taxonomy_load_file
 from gridcity import coords, geometry
 from gridcity.demo.partition import build_demo_city
 from gridcity.locate import grid_index
@@ -24,6 +25,15 @@ def load_outline() -> shapely.MultiPolygon:
 
 
 @transaction.atomic
+def demo_cases_remove(prefix: str) -> None:
+    """Cases of the district go before its grids and people (they point at both)."""
+    from cases.models import Case, CaseNumberCounter
+
+    Case.objects.filter(number__startswith=f"{prefix}-", master__isnull=False).delete()
+    Case.objects.filter(number__startswith=f"{prefix}-").delete()
+    CaseNumberCounter.objects.filter(prefix__startswith=f"{prefix}-").delete()
+
+
 def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) -> dict[str, int]:
     """Build and store the demo city in one transaction; returns what it created."""
     city = build_demo_city(load_outline(), seed=seed, progress=progress)
@@ -34,6 +44,7 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
                 f"district {city.district.code} already exists: use --replace to rebuild it"
             )
         prefix = city.district.code
+        demo_cases_remove(prefix)
         demo_people_remove(prefix)
         Checkpoint.objects.filter(code__startswith=prefix).delete()
         WorkGrid.objects.filter(code__startswith=prefix).delete()
@@ -86,6 +97,7 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
         batch_size=1000,
     )
     people = demo_people_seed(district, progress=progress)
+    taxonomy = taxonomy_load_file(DEMO_TAXONOMY)
     transaction.on_commit(grid_index.invalidate)
     return {
         "districts": 1,
@@ -94,4 +106,5 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
         "grids": len(grids),
         "checkpoints": len(city.checkpoints),
         **people,
+        "case items": taxonomy["items created"] + taxonomy["items updated"],
     }

@@ -1,0 +1,39 @@
+"""Filters of the case list: status, item, grid, street, department, overdue, source, dates."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, Source, Status
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    source = django_filters.MultipleChoiceFilter(choices=Source.choices)
+    item = django_filters.CharFilter(field_name="item__code")
+    grid = django_filters.CharFilter(field_name="grid__code")
+    street = django_filters.CharFilter(field_name="street__code")
+    department = django_filters.CharFilter(field_name="department__code")
+    overdue = django_filters.BooleanFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text=_("changed at or after this time: for a handheld's sync"),
+    )
+    bbox = django_filters.CharFilter(method="in_bbox", help_text="min_lon,min_lat,max_lon,max_lat")
+
+    class Meta:
+        model = Case
+        fields = []
+
+    def in_bbox(self, queryset, name, value):
+        from django.contrib.gis.geos import Polygon
+        from rest_framework.exceptions import ValidationError
+
+        try:
+            box = Polygon.from_bbox([float(v) for v in value.split(",")])
+        except (TypeError, ValueError):
+            raise ValidationError({"bbox": [_("Give min_lon,min_lat,max_lon,max_lat.")]}) from None
+        box.srid = 4326
+        return queryset.filter(point__intersects=box)

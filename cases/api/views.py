@@ -1,0 +1,395 @@
+"""The case API: report, list, read, act, photos, duplicates, tasks, notifications.
+
+Thin views: input serializers validate, selectors decide what the caller may see (a case they
+may not see is a 404), services do the work and decide what they may do (403) and what the
+case's state allows (409, saying the current state).
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db.models import Max, Prefetch
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from cases import services
+from cases.api import serializers as s
+from cases.api.filters import CaseFilter
+from cases.models import CaseExtension, CasePhoto, CaseTransition, Category, Item, Notification
+from cases.selectors import cases_near, cases_visible_to, cases_waiting_for
+from gridcity import coords
+from gridcity.api.errors import error_body
+
+
+class CasePagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ServiceErrorsMixin:
+    """Turn the services' refusals into the API's error shapes."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.CaseConflict):
+            body = error_body(exc.code, exc.message)
+            body["error"]["status"] = exc.case.status
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        if isinstance(exc, services.CaseInvalid):
+            exc = exceptions.ValidationError({exc.field: [exc.message]})
+        return super().handle_exception(exc)
+
+
+def _case_detail(request, case):
+    sees_contact = request.user.is_superuser or request.user.role in (
+        Role.DISPATCHER,
+        Role.HOTLINE,
+        Role.ADMIN,
+    )
+    return s.CaseDetailSerializer(
+        case, context={"request": request, "sees_contact": sees_contact}
+    ).data
+
+
+def _visible_case(request, number: str):
+    return get_object_or_404(cases_visible_to(request.user), number=number)
+
+
+def _case_whole(case_pk: int):
+    from cases.models import Case
+
+    return (
+        Case.objects.select_related(
+            "item", "grid", "community", "street", "department", "assignee", "verifier", "master"
+        )
+        .prefetch_related(
+            Prefetch("timeline", CaseTransition.objects.select_related("actor")),
+            Prefetch("photos", CasePhoto.objects.order_by("uploaded_at", "id")),
+            Prefetch("extensions", CaseExtension.objects.order_by("requested_at")),
+        )
+        .get(pk=case_pk)
+    )
+
+
+class CaseListCreateApi(ServiceErrorsMixin, ListAPIView):
+    """GET: the cases the caller may see, newest first. POST: report a case (idempotent)."""
+
+    serializer_class = s.CaseListSerializer
+    pagination_class = CasePagination
+    filterset_class = CaseFilter
+
+    def get_queryset(self):
+        return cases_visible_to(self.request.user)
+
+    @extend_schema(
+        request=s.CaseCreateInputSerializer,
+        responses={201: s.CaseDetailSerializer, 200: s.CaseDetailSerializer},
+    )
+    def post(self, request):
+        if request.user.role == Role.STAFF:
+            # Departments handle cases; they report through the command centre.
+            raise exceptions.PermissionDenied()
+        given = s.CaseCreateInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        digest = services.request_digest(
+            {k: (v.code if k == "item" else v) for k, v in data.items() if k != "client_uuid"}
+        )
+        reported = services.case_report(
+            by=request.user,
+            item=data["item"],
+            lon=data["lon"],
+            lat=data["lat"],
+            crs=data["crs"],
+            description=data["description"],
+            address=data["address"],
+            client_uuid=data["client_uuid"],
+            contact_name=data["contact_name"],
+            contact_phone=data["contact_phone"],
+            digest=digest,
+        )
+        code = status.HTTP_201_CREATED if reported.created else status.HTTP_200_OK
+        return Response(_case_detail(request, _case_whole(reported.case.pk)), status=code)
+
+
+class CaseDetailApi(APIView):
+    """One case with its deadlines, timeline and photos."""
+
+    @extend_schema(responses=s.CaseDetailSerializer)
+    def get(self, request, number: str):
+        case = _visible_case(request, number)
+        return Response(_case_detail(request, _case_whole(case.pk)))
+
+
+def _where(data):
+    return services.Where.of(data.get("lon"), data.get("lat"), data.get("crs", "wgs84"))
+
+
+def _master(by, number):
+    found = cases_visible_to(by).filter(number=number).first()
+    if found is None:
+        raise services.CaseInvalid("master", "no such case")
+    return found
+
+
+# action → (input serializer, call(case, by, data))
+ACTIONS = {
+    "file": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_file(case=c, by=u, note=d["note"]),
+    ),
+    "reject": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_reject(case=c, by=u, note=d["note"]),
+    ),
+    "cancel": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_cancel(case=c, by=u, note=d["note"]),
+    ),
+    "dispatch": (
+        s.DispatchInputSerializer,
+        lambda c, u, d: services.case_dispatch(
+            case=c, by=u, department=d.get("department"), note=d["note"]
+        ),
+    ),
+    "redispatch": (
+        s.DispatchInputSerializer,
+        lambda c, u, d: services.case_redispatch(
+            case=c, by=u, department=d.get("department"), note=d["note"]
+        ),
+    ),
+    "accept": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_accept(case=c, by=u, note=d["note"]),
+    ),
+    "return": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_return(case=c, by=u, note=d["note"]),
+    ),
+    "handle": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_handle(case=c, by=u, note=d["note"], where=_where(d)),
+    ),
+    "request-verify": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_request_verify(case=c, by=u, note=d["note"]),
+    ),
+    "verify": (
+        s.VerifyInputSerializer,
+        lambda c, u, d: services.case_verify(
+            case=c, by=u, passed=d["passed"], note=d["note"], where=_where(d)
+        ),
+    ),
+    "close": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_close(case=c, by=u, note=d["note"]),
+    ),
+    "suspend": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_suspend(case=c, by=u, note=d["note"]),
+    ),
+    "resume": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_resume(case=c, by=u, note=d["note"]),
+    ),
+    "extend": (
+        s.ExtendInputSerializer,
+        lambda c, u, d: services.case_extend(
+            case=c, by=u, amount=d["amount"], unit=d["unit"], note=d["note"]
+        ),
+    ),
+    "extend-approve": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_extension_decide(case=c, by=u, approve=True, note=d["note"]),
+    ),
+    "extend-deny": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_extension_decide(case=c, by=u, approve=False, note=d["note"]),
+    ),
+    "escalate": (
+        s.NoteInputSerializer,
+        lambda c, u, d: services.case_escalate(case=c, by=u, note=d["note"]),
+    ),
+    "merge": (
+        s.MergeInputSerializer,
+        lambda c, u, d: services.case_merge(
+            case=c, by=u, master=_master(u, d["master"]), note=d["note"]
+        ),
+    ),
+}
+
+
+class CaseActionApi(ServiceErrorsMixin, APIView):
+    """A step of the workflow: 200 with the case; 403 for a role that may not; 409 for a
+    state that does not allow it (the body says the current state)."""
+
+    action_name = ""
+
+    def get_serializer_class(self):  # for the schema
+        return ACTIONS[self.action_name][0]
+
+    def post(self, request, number: str):
+        case = _visible_case(request, number)
+        input_class, call = ACTIONS[self.action_name]
+        given = input_class(data=request.data)
+        given.is_valid(raise_exception=True)
+        changed = call(case, request.user, given.validated_data)
+        return Response(_case_detail(request, _case_whole(changed.pk)))
+
+
+class CasePhotoApi(ServiceErrorsMixin, APIView):
+    """Upload a photo (multipart: ``file``, ``stage``, ``client_id``). Idempotent by client_id."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=s.PhotoInputSerializer, responses={201: s.PhotoSerializer})
+    def post(self, request, number: str):
+        case = _visible_case(request, number)
+        given = s.PhotoInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        added = services.case_photo_add(
+            case=case,
+            by=request.user,
+            data=data["file"].read(),
+            stage=data["stage"],
+            client_id=data.get("client_id"),
+        )
+        code = status.HTTP_201_CREATED if added.created else status.HTTP_200_OK
+        return Response(s.PhotoSerializer(added.photo, context={"request": request}).data, code)
+
+
+class CasePhotoFileApi(APIView):
+    """A photo's display copy or thumbnail, to whoever may see the case (never the original)."""
+
+    @extend_schema(responses={(200, "image/jpeg"): bytes})
+    def get(self, request, number: str, pk: int, kind: str):
+        case = _visible_case(request, number)
+        photo = get_object_or_404(CasePhoto.objects.filter(case=case), pk=pk)
+        field = photo.display if kind == "display" else photo.thumbnail
+        if not field:
+            raise exceptions.NotFound(_("This photo is still being processed."))
+        response = FileResponse(field.open("rb"), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+
+class CaseDuplicatesApi(APIView):
+    """Open cases of the same item near a point: offered before reporting it again."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("item", str, required=True),
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("crs", str, enum=list(coords.CRS_CHOICES)),
+        ],
+        responses=s.CaseListSerializer(many=True),
+    )
+    def get(self, request):
+        given = _DuplicateQuery(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        lon, lat = data["lon"], data["lat"]
+        if data["crs"] != "wgs84":
+            lon, lat = coords.convert(lon, lat, data["crs"], "wgs84")
+        near = cases_near(
+            item=data["item"],
+            point=Point(lon, lat, srid=4326),
+            radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
+        )
+        visible = cases_visible_to(request.user).filter(pk__in=[c.pk for c in near])
+        return Response(s.CaseListSerializer(visible, many=True).data)
+
+
+class _DuplicateQuery(s.serializers.Serializer):
+    item = s.serializers.SlugRelatedField(slug_field="code", queryset=Item.objects.all())
+    lon = s.serializers.FloatField(min_value=-180, max_value=180)
+    lat = s.serializers.FloatField(min_value=-90, max_value=90)
+    crs = s.serializers.ChoiceField(choices=coords.CRS_CHOICES, default="wgs84")
+
+
+class MyTasksApi(ListAPIView):
+    """我的待办: what waits for the caller's hand now."""
+
+    serializer_class = s.CaseListSerializer
+    pagination_class = CasePagination
+
+    def get_queryset(self):
+        return cases_waiting_for(self.request.user)
+
+
+class CategoriesApi(APIView):
+    """The taxonomy with time limits, for handhelds to cache offline (ETag, 304). Public: the
+    citizens' portal and Open311 clients choose from it too."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=s.CategorySerializer(many=True))
+    def get(self, request):
+        stamp = Item.objects.aggregate(n=Max("id"), at=Max("updated_at"))
+        count = Item.objects.count()
+        version = repr((stamp, count, request.LANGUAGE_CODE)).encode()
+        etag = f'"{hashlib.sha1(version).hexdigest()[:20]}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag in request.headers.get("If-None-Match", ""):
+            return Response(status=304, headers=headers)
+        categories = Category.objects.prefetch_related(
+            Prefetch(
+                "items",
+                Item.objects.filter(active=True).select_related("department"),
+                to_attr="active_items",
+            )
+        )
+        return Response(s.CategorySerializer(categories, many=True).data, headers=headers)
+
+
+class NotificationListApi(ListAPIView):
+    """My inbox, newest first; ``?unread=1`` for the unread only."""
+
+    serializer_class = s.NotificationSerializer
+    pagination_class = CasePagination
+
+    def get_queryset(self):
+        rows = Notification.objects.filter(user=self.request.user).select_related("case")
+        if self.request.query_params.get("unread") in ("1", "true"):
+            rows = rows.filter(read_at__isnull=True)
+        return rows
+
+
+class NotificationReadApi(APIView):
+    """Mark one of my notifications read (idempotent); another person's: 404."""
+
+    @extend_schema(request=None, responses=s.NotificationSerializer)
+    def post(self, request, pk: int):
+        row = get_object_or_404(Notification.objects.filter(user=request.user), pk=pk)
+        if row.read_at is None:
+            Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(
+                read_at=timezone.now()
+            )
+            row.refresh_from_db()
+        return Response(s.NotificationSerializer(row).data)
+
+
+class NotificationReadAllApi(APIView):
+    """Mark all my notifications read."""
+
+    @extend_schema(request=None, responses={200: None})
+    def post(self, request):
+        marked = Notification.objects.filter(user=request.user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        return Response({"marked": marked})

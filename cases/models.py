@@ -1,0 +1,570 @@
+"""Cases (案件): what was found, where, who must act, by when, and every step it took.
+
+The taxonomy (部件/事件 → 大类 → 小类) says who handles an item and how long each stage may
+take; the working calendar turns those limits into deadlines; a case moves through the
+finite-state workflow of digital urban management (信息收集 → 立案 → 派遣 → 处置 → 反馈 →
+核查结案), each step a ``CaseTransition`` row written in the same transaction by the services in
+``cases.services``. Models only guard and change fields; ``save()`` has no side effects.
+"""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, FSMField, transition
+
+from cases import workcal
+
+
+class CaseClass(models.TextChoices):
+    COMPONENT = "component", _("Component")  # 部件: a thing in public space (a manhole cover)
+    EVENT = "event", _("Event")  # 事件: something happening (street vending, dumped rubbish)
+
+
+class Ownership(models.TextChoices):
+    OWNER = "owner", _("Owner department first")  # 部件: 权属优先
+    LOCALITY = "locality", _("Locality first")  # 事件: 属地优先
+
+
+class TimeUnit(models.TextChoices):
+    WORK_HOURS = workcal.WORK_HOURS, _("working hours")  # 工作时
+    WORK_DAYS = workcal.WORK_DAYS, _("working days")  # 工作日
+    CLOCK_HOURS = workcal.CLOCK_HOURS, _("round-the-clock hours")  # 紧急工作时
+
+
+class Stage(models.TextChoices):
+    FILE = "file", _("filing")  # 立案
+    DISPATCH = "dispatch", _("dispatch")  # 派遣
+    HANDLE = "handle", _("handling")  # 处置
+    VERIFY = "verify", _("verification")  # 核查
+
+
+class Category(models.Model):
+    """大类: a major class of components or events (公用设施, 街面秩序, …)."""
+
+    code = models.CharField(_("code"), max_length=8, unique=True)
+    case_class = models.CharField(_("class"), max_length=10, choices=CaseClass)
+    name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Item(models.Model):
+    """小类: what a case is about, with who handles it and how long each stage may take."""
+
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="items", verbose_name=_("category")
+    )
+    code = models.CharField(_("code"), max_length=8, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    filing_condition = models.TextField(_("filing condition"), blank=True)  # 立案条件
+    closing_condition = models.TextField(_("closing condition"), blank=True)  # 结案条件
+    department = models.ForeignKey(
+        "accounts.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="default_items",
+        verbose_name=_("default department"),
+        help_text=_("empty: the street office (街道办) of the street the case is in"),
+    )
+    ownership = models.CharField(_("ownership rule"), max_length=10, choices=Ownership)
+    emergency = models.BooleanField(_("emergency"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    file_limit = models.PositiveSmallIntegerField(_("filing limit"), default=1)
+    file_unit = models.CharField(
+        _("filing limit unit"), max_length=12, choices=TimeUnit, default=TimeUnit.WORK_HOURS
+    )
+    dispatch_limit = models.PositiveSmallIntegerField(_("dispatch limit"), default=1)
+    dispatch_unit = models.CharField(
+        _("dispatch limit unit"), max_length=12, choices=TimeUnit, default=TimeUnit.WORK_HOURS
+    )
+    handle_limit = models.PositiveSmallIntegerField(_("handling limit"), default=3)
+    handle_unit = models.CharField(
+        _("handling limit unit"), max_length=12, choices=TimeUnit, default=TimeUnit.WORK_DAYS
+    )
+    verify_limit = models.PositiveSmallIntegerField(_("verification limit"), default=4)
+    verify_unit = models.CharField(
+        _("verification limit unit"), max_length=12, choices=TimeUnit, default=TimeUnit.WORK_HOURS
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def limit(self, stage: str) -> tuple[int, str]:
+        """(amount, unit) of a stage's time limit."""
+        return getattr(self, f"{stage}_limit"), getattr(self, f"{stage}_unit")
+
+
+class CalendarDay(models.Model):
+    """An administrator's word on one date: working day or not, over the statutory calendar.
+
+    For a year the holiday package does not know yet (the State Council publishes next year's
+    holidays each November), or a local arrangement (a typhoon day off).
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    working = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar override")
+        verbose_name_plural = _("calendar overrides")
+
+    def __str__(self) -> str:
+        return f"{self.date} {'+' if self.working else '-'}"
+
+
+class Source(models.TextChoices):
+    INSPECTOR = "inspector", _("Grid inspector")  # 网格员上报
+    CITIZEN = "citizen", _("Citizen")  # 市民
+    HOTLINE = "hotline", _("Hotline")  # 热线
+    SENSOR = "sensor", _("Sensor")  # 物联感知
+    SUPERVISOR = "supervisor", _("Supervisor")  # 督察员
+    OPEN311 = "open311", _("Open311")
+
+
+class Status(models.TextChoices):
+    REPORTED = "reported", _("Reported")  # 待立案
+    FILED = "filed", _("Filed")  # 已立案, awaiting dispatch
+    REJECTED = "rejected", _("Rejected")  # 不予立案
+    DISPATCHED = "dispatched", _("Dispatched")  # 已派遣, awaiting the department's accept
+    RETURNED = "returned", _("Returned")  # 已回退 by the department
+    HANDLING = "handling", _("Handling")  # 处置中
+    HANDLED = "handled", _("Handled")  # 已处置 (反馈)
+    VERIFYING = "verifying", _("Verifying")  # 核查中
+    CLOSED = "closed", _("Closed")  # 已结案
+    SUSPENDED = "suspended", _("Suspended")  # 挂账
+    CANCELLED = "cancelled", _("Cancelled")  # 作废
+
+
+OPEN_STATES = [
+    Status.REPORTED,
+    Status.FILED,
+    Status.DISPATCHED,
+    Status.RETURNED,
+    Status.HANDLING,
+    Status.HANDLED,
+    Status.VERIFYING,
+    Status.SUSPENDED,
+]
+FINAL_STATES = [Status.REJECTED, Status.CLOSED, Status.CANCELLED]
+# Where a case may be suspended (挂账) from: once filed and until handled.
+SUSPENDABLE = [Status.FILED, Status.DISPATCHED, Status.RETURNED, Status.HANDLING]
+
+
+class Resolution(models.TextChoices):
+    RESOLVED = "resolved", _("Resolved")
+    DUPLICATE = "duplicate", _("Duplicate")
+
+
+class Case(models.Model):
+    """案件: one problem, from report to close."""
+
+    number = models.CharField(_("number"), max_length=24, unique=True)
+    source = models.CharField(_("source"), max_length=12, choices=Source)
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, related_name="cases", verbose_name=_("item")
+    )
+    description = models.TextField(_("description"), blank=True)
+    point = models.PointField(_("location"), srid=4326)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    grid = models.ForeignKey(
+        "gridcity.WorkGrid",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("grid"),
+    )
+    community = models.ForeignKey(
+        "gridcity.Community",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("community"),
+    )
+    street = models.ForeignKey(
+        "gridcity.Street",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("street"),
+    )
+    district = models.ForeignKey(
+        "gridcity.District",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("district"),
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reported_cases",
+        verbose_name=_("reporter"),
+    )
+    # A citizen's contact, kept private: shown only to the command centre.
+    contact_name = models.CharField(_("contact name"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    department = models.ForeignKey(
+        "accounts.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("department"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("assignee"),
+    )
+    verifier = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="verification_cases",
+        verbose_name=_("verifier"),
+    )
+    status = FSMField(
+        _("status"), max_length=12, choices=Status, default=Status.REPORTED, protected=True
+    )
+    suspended_from = models.CharField(
+        _("suspended from"), max_length=12, choices=Status, blank=True
+    )
+    resolution = models.CharField(_("resolution"), max_length=10, choices=Resolution, blank=True)
+    master = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
+    )
+    filed_at = models.DateTimeField(_("filed"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended"), null=True, blank=True)
+    file_due = models.DateTimeField(_("filing due"), null=True, blank=True)
+    dispatch_due = models.DateTimeField(_("dispatch due"), null=True, blank=True)
+    handle_due = models.DateTimeField(_("handling due"), null=True, blank=True)
+    verify_due = models.DateTimeField(_("verification due"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("deadline warning sent"), null=True, blank=True)
+    overdue = models.BooleanField(_("overdue"), default=False)
+    escalated = models.BooleanField(_("escalated"), default=False)  # 督办
+    rework_count = models.PositiveSmallIntegerField(_("rework count"), default=0)
+    closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        _("citizen rating"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    client_uuid = models.UUIDField(_("client id"), null=True, blank=True, unique=True)
+    request_digest = models.CharField(_("request digest"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["grid", "status"]),
+            models.Index(fields=["street", "status"]),
+            models.Index(fields=["department", "status"]),
+            models.Index(fields=["item", "status"]),
+            models.Index(
+                fields=["handle_due"],
+                name="cases_open_handle_due",
+                condition=Q(status__in=["dispatched", "handling"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+    def stage_due(self):
+        """The deadline of the stage the case is in now (None when no clock runs)."""
+        return {
+            Status.REPORTED: self.file_due,
+            Status.FILED: self.dispatch_due,
+            Status.DISPATCHED: self.handle_due,
+            Status.RETURNED: self.dispatch_due,
+            Status.HANDLING: self.handle_due,
+            Status.HANDLED: None,
+            Status.VERIFYING: self.verify_due,
+        }.get(self.status)
+
+    # --- transitions: guards and field changes only; cases.services does the rest ----------
+
+    @transition(status, source=Status.REPORTED, target=Status.FILED)
+    def file(self):  # 立案
+        pass
+
+    @transition(status, source=[Status.REPORTED, Status.FILED], target=Status.REJECTED)
+    def reject(self):  # 不予立案
+        pass
+
+    @transition(status, source=[Status.REPORTED, Status.FILED], target=Status.CANCELLED)
+    def cancel(self):  # 作废
+        pass
+
+    @transition(status, source=[Status.REPORTED, Status.FILED], target=Status.CLOSED)
+    def merge(self):  # closed as a duplicate of another case
+        self.resolution = Resolution.DUPLICATE
+
+    @transition(status, source=Status.FILED, target=Status.DISPATCHED)
+    def dispatch(self):  # 派遣
+        pass
+
+    @transition(status, source=Status.DISPATCHED, target=Status.RETURNED)
+    def return_(self):  # 回退
+        pass
+
+    @transition(status, source=Status.RETURNED, target=Status.DISPATCHED)
+    def redispatch(self):  # 重新派遣
+        pass
+
+    @transition(status, source=Status.DISPATCHED, target=Status.HANDLING)
+    def accept(self):  # 签收
+        pass
+
+    @transition(status, source=Status.HANDLING, target=Status.HANDLED)
+    def handle(self):  # 处置 → 反馈
+        pass
+
+    @transition(status, source=Status.HANDLED, target=Status.VERIFYING)
+    def request_verify(self):  # 核查 requested from the grid's inspector
+        pass
+
+    @transition(status, source=Status.VERIFYING, target=Status.CLOSED)
+    def verify_pass(self):  # 核查通过 → 结案
+        self.resolution = Resolution.RESOLVED
+
+    @transition(status, source=Status.VERIFYING, target=Status.DISPATCHED)
+    def verify_fail(self):  # 核查不通过 → 返工
+        self.rework_count += 1
+
+    @transition(status, source=[Status.HANDLED, Status.VERIFYING], target=Status.CLOSED)
+    def close(self):  # 结案 by the command centre on the evidence it has
+        self.resolution = Resolution.RESOLVED
+
+    @transition(status, source=SUSPENDABLE, target=Status.SUSPENDED)
+    def suspend(self):  # 挂账
+        self.suspended_from = self.status
+
+    @transition(
+        status,
+        source=Status.SUSPENDED,
+        target=RETURN_VALUE(*SUSPENDABLE),
+    )
+    def resume(self):
+        previous, self.suspended_from = self.suspended_from, ""
+        return previous
+
+
+class CaseTransition(models.Model):
+    """One step of a case's timeline: who did what, when, from which state to which, where."""
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("case")
+    )
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(_("from"), max_length=12, choices=Status, blank=True)
+    to_state = models.CharField(_("to"), max_length=12, choices=Status)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("when"))
+    note = models.TextField(_("note"), blank=True)
+    location = models.PointField(_("location"), srid=4326, null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["case_id", "at", "id"]
+        verbose_name = _("case step")
+        verbose_name_plural = _("case timeline")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.from_state}→{self.to_state}"
+
+
+class ExtensionDecision(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+
+
+class CaseExtension(models.Model):
+    """延期: a department asks for more time to handle a case; an approver decides."""
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="extensions", verbose_name=_("case")
+    )
+    amount = models.PositiveSmallIntegerField(_("extra time"))
+    unit = models.CharField(_("unit"), max_length=12, choices=TimeUnit)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested"))
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=ExtensionDecision, default=ExtensionDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    due_before = models.DateTimeField(_("due before"), null=True, blank=True)
+    due_after = models.DateTimeField(_("due after"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["case_id", "requested_at"]
+        verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(decision="pending"),
+                name="cases_one_pending_extension",
+            )
+        ]
+
+
+class PhotoStage(models.TextChoices):
+    REPORT = "report", _("report")  # 上报
+    HANDLE = "handle", _("handling")  # 处置后
+    VERIFY = "verify", _("verification")  # 核查
+
+
+def _photo_path(photo: "CasePhoto", kind: str, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1]
+    return f"cases/{photo.case.number}/{kind}/{photo.stage}-{photo.sha256[:16]}.{extension}"
+
+
+def photo_original_path(photo, filename):
+    return _photo_path(photo, "original", filename)
+
+
+def photo_display_path(photo, filename):
+    return _photo_path(photo, "display", filename)
+
+
+def photo_thumbnail_path(photo, filename):
+    return _photo_path(photo, "thumb", filename)
+
+
+class CasePhoto(models.Model):
+    """A photo of a case as evidence. Every stored copy has its metadata stripped; the capture
+    time and GPS were read into fields first. The cleaned original is never served publicly."""
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="photos", verbose_name=_("case")
+    )
+    stage = models.CharField(_("stage"), max_length=8, choices=PhotoStage)
+    client_id = models.UUIDField(_("client id"), null=True, blank=True, unique=True)
+    original = models.FileField(_("original"), upload_to=photo_original_path, max_length=200)
+    display = models.FileField(
+        _("display copy"), upload_to=photo_display_path, max_length=200, blank=True
+    )
+    thumbnail = models.FileField(
+        _("thumbnail"), upload_to=photo_thumbnail_path, max_length=200, blank=True
+    )
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("bytes uploaded"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+    taken_point = models.PointField(_("taken at"), srid=4326, null=True, blank=True)
+    far_from_case = models.BooleanField(_("taken far from the case"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_id", "uploaded_at", "id"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+
+class Notification(models.Model):
+    """What needs someone's hand: a dispatch, a verification, a return, a warning, an overdue
+    escalation, an extension request. Read in the inbox, pushed over the websocket."""
+
+    class Kind(models.TextChoices):
+        DISPATCHED = "dispatched", _("New dispatch")
+        RETURNED = "returned", _("Case returned")
+        VERIFY = "verify", _("Verification task")
+        REWORK = "rework", _("Rework")
+        DUE_SOON = "due_soon", _("Deadline approaching")
+        OVERDUE = "overdue", _("Overdue, escalated")
+        EXTENSION = "extension", _("Extension requested")
+        EXTENSION_DECIDED = "extension_decided", _("Extension decided")
+        CLOSED = "closed", _("Case closed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    message = models.CharField(_("message"), max_length=200)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"])]
+
+
+class CaseNumberCounter(models.Model):
+    """The last sequence number given out for a district's day (``440306-20261122-000123``)."""
+
+    prefix = models.CharField(max_length=16, primary_key=True)  # "440306-20261122"
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("case number counter")

@@ -1,0 +1,131 @@
+"""Reads with rules: which cases a person may see, what waits for them, duplicates nearby.
+
+Visibility is built from relations (grid, street, department, reporter), never from lists of
+case ids, so a list costs the same whatever the number of cases; django-guardian grants on a
+street or a grid (a supervisor lent another street) widen it.
+"""
+
+import math
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.gis.measure import D
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import GridAssignment, Role, User
+from accounts.selectors import _granted, scope_prefix
+from cases.models import Case, CaseExtension, ExtensionDecision, Item, Status
+from gridcity.models import Street, WorkGrid
+
+SEES_EVERY_CASE = {Role.ADMIN, Role.HOTLINE}
+
+
+def _streets_under(prefix: str) -> QuerySet:
+    return Street.objects.filter(code__startswith=prefix).values("id")
+
+
+def case_scope_rule(user: User) -> Q | None:
+    """The Q a user's visible cases satisfy; None when they see every case."""
+    if user.is_superuser or user.role in SEES_EVERY_CASE:
+        return None
+    rule = Q(reporter=user) | Q(verifier=user)
+    rule |= Q(street__in=_granted(user, "gridcity.view_street", Street))
+    rule |= Q(grid__in=_granted(user, "gridcity.view_workgrid", WorkGrid))
+    if user.role == Role.INSPECTOR:
+        rule |= Q(
+            grid__in=GridAssignment.objects.filter(inspector=user, valid_to__isnull=True).values(
+                "grid_id"
+            )
+        )
+    elif user.role == Role.STAFF and user.department_id:
+        rule |= Q(department_id=user.department_id)
+    elif user.role in (Role.SUPERVISOR, Role.DISPATCHER) and (prefix := scope_prefix(user)):
+        rule |= Q(street__in=_streets_under(prefix))
+    return rule
+
+
+def cases_visible_to(user: User | AnonymousUser) -> QuerySet[Case]:
+    """The cases a user may see, with what a list shows loaded."""
+    cases = Case.objects.select_related("item", "grid", "street", "department")
+    if not user.is_authenticated or not user.is_active:
+        return cases.none()
+    rule = case_scope_rule(user)
+    return cases if rule is None else cases.filter(rule)
+
+
+def cases_waiting_for(user: User) -> QuerySet[Case]:
+    """我的待办: the cases that need this person's hand now."""
+    cases = cases_visible_to(user)
+    if user.role == Role.INSPECTOR:
+        return cases.filter(status=Status.VERIFYING, verifier=user)
+    if user.role == Role.STAFF:
+        return cases.filter(
+            status__in=[Status.DISPATCHED, Status.HANDLING], department_id=user.department_id
+        )
+    if user.role in (Role.DISPATCHER, Role.ADMIN):
+        return cases.filter(
+            Q(status__in=[Status.REPORTED, Status.FILED, Status.RETURNED, Status.HANDLED])
+            | Q(extensions__decision=ExtensionDecision.PENDING)
+        ).distinct()
+    if user.role == Role.SUPERVISOR:
+        return cases.filter(
+            Q(overdue=True, escalated=False, status__in=[Status.DISPATCHED, Status.HANDLING])
+            | Q(extensions__decision=ExtensionDecision.PENDING)
+        ).distinct()
+    return cases.none()
+
+
+def cases_near(
+    *, item: Item, point, radius_m: float, exclude: Case | None = None
+) -> QuerySet[Case]:
+    """Open cases of the same item within ``radius_m`` of ``point``: likely duplicates."""
+    found = Case.objects.filter(
+        item=item,
+        status__in=[
+            Status.REPORTED,
+            Status.FILED,
+            Status.DISPATCHED,
+            Status.RETURNED,
+            Status.HANDLING,
+            Status.HANDLED,
+            Status.VERIFYING,
+        ],
+        # A degree box first (index-friendly on a geographic SRID), then the exact metres.
+        point__dwithin=(point, _degrees_covering(radius_m, point.y)),
+        point__distance_lte=(point, D(m=radius_m)),
+    ).select_related("item")
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    return found.order_by("-created_at")[:20]
+
+
+def _degrees_covering(metres: float, lat: float) -> float:
+    """Degrees that span at least ``metres`` in every direction at latitude ``lat``."""
+    return metres / (111_320 * max(math.cos(math.radians(abs(lat))), 0.01)) * 1.01
+
+
+def cases_overdue(now: datetime | None = None) -> QuerySet[Case]:
+    """Open cases whose current stage's deadline has passed and are not yet marked."""
+    now = now or timezone.now()
+    return Case.objects.filter(
+        Q(status=Status.REPORTED, file_due__lt=now)
+        | Q(status__in=[Status.FILED, Status.RETURNED], dispatch_due__lt=now)
+        | Q(status__in=[Status.DISPATCHED, Status.HANDLING], handle_due__lt=now)
+        | Q(status=Status.VERIFYING, verify_due__lt=now),
+        overdue=False,
+    )
+
+
+def cases_due_soon(now: datetime, until: datetime) -> QuerySet[Case]:
+    """Cases being handled whose deadline falls before ``until`` and were not warned yet."""
+    return Case.objects.filter(
+        status__in=[Status.DISPATCHED, Status.HANDLING],
+        handle_due__gte=now,
+        handle_due__lt=until,
+        warned_at__isnull=True,
+    )
+
+
+def extension_pending(case: Case) -> CaseExtension | None:
+    return case.extensions.filter(decision=ExtensionDecision.PENDING).first()

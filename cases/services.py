@@ -1,0 +1,997 @@
+"""Every write to a case: report, the workflow's transitions, extensions, photos, merges.
+
+Each transition is one service call that (1) locks the case row (``select_for_update``), so of
+two people acting on one case at once exactly one succeeds and the other gets ``CaseConflict``
+with the state it found; (2) checks the actor's role and scope (``CaseForbidden``); (3) moves
+the FSM (django-fsm, the guards live on the model); (4) writes one ``CaseTransition`` row in
+the same transaction; (5) schedules its side effects (notifications, the websocket push) with
+``transaction.on_commit``.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from accounts.models import AssignmentKind, Department, GridAssignment, Role, User
+from cases.calendar import deadline
+from cases.models import (
+    Case,
+    CaseExtension,
+    CaseNumberCounter,
+    CasePhoto,
+    CaseTransition,
+    ExtensionDecision,
+    Item,
+    Notification,
+    Ownership,
+    Source,
+    Stage,
+    Status,
+)
+from cases.notify import notify
+from gridcity import coords
+from gridcity.locate import grid_at
+
+SHANGHAI = "Asia/Shanghai"
+
+
+class CaseConflict(Exception):
+    """The case is not in a state that allows this (409): someone else acted first."""
+
+    def __init__(self, case: Case, message: str, code: str = "conflict"):
+        super().__init__(message)
+        self.case = case
+        self.code = code
+        self.message = message
+
+
+class CaseForbidden(PermissionDenied):
+    """The actor may see the case but not do this to it (403)."""
+
+
+class CaseInvalid(ValueError):
+    """Input the service refuses (400), naming the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# --- who may do what ---------------------------------------------------------------------
+
+COMMAND_CENTRE = {Role.DISPATCHER, Role.ADMIN}
+APPROVERS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+
+SOURCE_OF_ROLE = {
+    Role.INSPECTOR: Source.INSPECTOR,
+    Role.CITIZEN: Source.CITIZEN,
+    Role.HOTLINE: Source.HOTLINE,
+    Role.SUPERVISOR: Source.SUPERVISOR,
+    Role.DISPATCHER: Source.HOTLINE,
+    Role.ADMIN: Source.HOTLINE,
+}
+
+
+def _in_area(user: User, case: Case) -> bool:
+    """A supervisor's or dispatcher's area holds the case (or a guardian grant does)."""
+    from cases.selectors import case_scope_rule
+
+    rule = case_scope_rule(user)
+    return rule is None or Case.objects.filter(rule, pk=case.pk).exists()
+
+
+def _of_department(user: User, case: Case) -> bool:
+    return user.department_id is not None and user.department_id == case.department_id
+
+
+def _inspects(user: User, case: Case) -> bool:
+    if case.verifier_id == user.pk:
+        return True
+    return GridAssignment.objects.filter(
+        inspector=user, grid_id=case.grid_id, valid_to__isnull=True
+    ).exists()
+
+
+def _allowed(user: User, case: Case, roles: set[str], scope: Callable[[User, Case], bool]):
+    if not user.is_active:
+        raise CaseForbidden(_("This account is disabled."))
+    if user.is_superuser or user.role == Role.ADMIN:
+        return
+    if user.role not in roles or not scope(user, case):
+        raise CaseForbidden(_("Your role may not do this to this case."))
+
+
+def _command_centre(user, case):
+    _allowed(user, case, COMMAND_CENTRE, _in_area)
+
+
+def _approver(user, case):
+    _allowed(user, case, APPROVERS, _in_area)
+
+
+def _department(user, case):
+    _allowed(user, case, {Role.STAFF}, _of_department)
+
+
+def _verifier(user, case):
+    _allowed(user, case, {Role.INSPECTOR, Role.SUPERVISOR}, _inspects_or_area)
+
+
+def _inspects_or_area(user, case):
+    if user.role == Role.SUPERVISOR:
+        return _in_area(user, case)
+    return _inspects(user, case)
+
+
+def _canceller(user, case):
+    # The reporter may withdraw their own report while nobody has filed it yet.
+    if user.pk == case.reporter_id and case.status == Status.REPORTED:
+        return
+    _command_centre(user, case)
+
+
+# --- the shared step ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the actor stood (a handheld's fix), WGS-84 after conversion."""
+
+    lon: float
+    lat: float
+
+    @classmethod
+    def of(cls, lon, lat, crs: str = "wgs84") -> "Where | None":
+        if lon is None or lat is None:
+            return None
+        if crs != "wgs84":
+            lon, lat = coords.convert(lon, lat, crs, "wgs84")
+        return cls(float(lon), float(lat))
+
+    def point(self) -> Point:
+        return Point(self.lon, self.lat, srid=4326)
+
+
+def _lock(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("item").get(pk=case.pk)
+
+
+def _refuse(case: Case, action: str) -> CaseConflict:
+    return CaseConflict(
+        case,
+        _("A case in state “%(status)s” does not allow “%(action)s”.")
+        % {"status": case.get_status_display(), "action": action},
+        code="invalid_state",
+    )
+
+
+def _record(case, *, action, by, from_state, note="", where=None, detail=None, at=None):
+    return CaseTransition.objects.create(
+        case=case,
+        action=action,
+        from_state=from_state,
+        to_state=case.status,
+        actor=by,
+        at=at or timezone.now(),
+        note=note,
+        location=where.point() if where else None,
+        detail=detail or {},
+    )
+
+
+def _step(
+    case: Case,
+    *,
+    action: str,
+    by: User | None,
+    check: Callable[[User, Case], None] | None,
+    move: Callable[[Case, datetime], dict | None],
+    note: str = "",
+    where: Where | None = None,
+    note_required: bool = False,
+) -> Case:
+    """Lock, check, move, record: the body of every transition."""
+    if note_required and not note.strip():
+        raise CaseInvalid("note", _("Say why: a note is required for this step."))
+    locked = _lock(case)
+    if by is not None and check is not None:
+        check(by, locked)
+    before = locked.status
+    now = timezone.now()
+    try:
+        detail = move(locked, now) or {}
+    except TransitionNotAllowed:
+        raise _refuse(locked, action) from None
+    locked.save()
+    _record(
+        locked,
+        action=action,
+        by=by,
+        from_state=before,
+        note=note,
+        where=where,
+        detail=detail,
+        at=now,
+    )
+    return locked
+
+
+def _due(start: datetime, item: Item, stage: str) -> datetime:
+    amount, unit = item.limit(stage)
+    return deadline(start, amount, unit)
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def request_digest(body: dict) -> str:
+    """A stable hash of what a handheld sent, to tell a retry from a different report."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def case_number_next(prefix_code: str, at: datetime) -> str:
+    """``440306-20261122-000123``: district, day in Asia/Shanghai, the day's sequence.
+
+    The counter row is locked for the increment, so numbers are unique and gap-free per day
+    even when handhelds upload at once (the lock is held only by the reporting transaction).
+    """
+    day = timezone.localtime(at, timezone=_tz()).strftime("%Y%m%d")
+    prefix = f"{prefix_code}-{day}"
+    updated = CaseNumberCounter.objects.filter(prefix=prefix).update(last=F("last") + 1)
+    if not updated:
+        try:
+            with transaction.atomic():
+                CaseNumberCounter.objects.create(prefix=prefix, last=1)
+        except IntegrityError:
+            CaseNumberCounter.objects.filter(prefix=prefix).update(last=F("last") + 1)
+    last = CaseNumberCounter.objects.get(prefix=prefix).last
+    return f"{prefix}-{last:06d}"
+
+
+def _tz():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(SHANGHAI)
+
+
+@dataclass(frozen=True)
+class Reported:
+    case: Case
+    created: bool
+
+
+def case_report(
+    *,
+    by: User,
+    item: Item,
+    lon: float,
+    lat: float,
+    crs: str = "wgs84",
+    description: str = "",
+    address: str = "",
+    client_uuid=None,
+    source: str | None = None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    digest: str = "",
+) -> Reported:
+    """信息收集: a problem is reported. Idempotent by ``client_uuid``.
+
+    The same ``client_uuid`` with the same ``digest`` returns the first case (``created`` is
+    False); with another digest it is a ``CaseConflict``. The point is placed in its grid,
+    community and street by locate; a point outside every grid is refused.
+    """
+    if client_uuid is not None:
+        existing = Case.objects.filter(client_uuid=client_uuid).first()
+        if existing is not None:
+            return _replayed(existing, digest)
+    if not item.active:
+        raise CaseInvalid("item", _("This item is no longer in use."))
+    if crs != "wgs84":
+        lon, lat = coords.convert(lon, lat, crs, "wgs84")
+    place = grid_at(lon, lat)
+    if place is None:
+        raise CaseInvalid("lon", _("This point lies outside every work grid of the district."))
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                number=case_number_next(place.district.code, now),
+                source=source or SOURCE_OF_ROLE.get(by.role, Source.INSPECTOR),
+                item=item,
+                description=description,
+                point=Point(lon, lat, srid=4326),
+                address=address,
+                grid_id=place.grid_id,
+                community_id=_id_of("community", place.community.code),
+                street_id=_id_of("street", place.street.code),
+                district_id=_id_of("district", place.district.code),
+                reporter=by,
+                contact_name=contact_name,
+                contact_phone=contact_phone,
+                file_due=_due(now, item, Stage.FILE),
+                client_uuid=client_uuid,
+                request_digest=digest,
+            )
+            _record(case, action="report", by=by, from_state="", at=now)
+    except IntegrityError:
+        # Two uploads of one report raced; the other one won.
+        existing = Case.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
+        if existing is None:
+            raise
+        return _replayed(existing, digest)
+    return Reported(case, True)
+
+
+def _replayed(existing: Case, digest: str) -> Reported:
+    if existing.request_digest and digest and existing.request_digest != digest:
+        raise CaseConflict(
+            existing,
+            _("This client_uuid was already used for a different report."),
+            code="client_uuid_reused",
+        )
+    return Reported(existing, False)
+
+
+def _id_of(level: str, code: str) -> int:
+    from gridcity.models import Community, District, Street
+
+    model = {"community": Community, "street": Street, "district": District}[level]
+    return model.objects.values_list("id", flat=True).get(code=code)
+
+
+# --- routing ---------------------------------------------------------------------------------
+
+
+def routing_proposal(case: Case) -> Department | None:
+    """Where a case should go: the item's department for components (owner first); for events
+    the street office of the case's street (locality first) unless the item names its own."""
+    item = case.item
+    if item.department_id and item.ownership == Ownership.OWNER:
+        return item.department
+    if item.department_id and item.ownership == Ownership.LOCALITY:
+        return item.department
+    if case.street_id:
+        return Department.objects.filter(street_id=case.street_id).order_by("code").first()
+    return None
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def case_file(*, case: Case, by: User, note: str = "") -> Case:
+    """立案: the command centre accepts the report as a case."""
+
+    def move(c, now):
+        c.file()
+        c.filed_at = now
+        c.dispatch_due = _due(now, c.item, Stage.DISPATCH)
+
+    return _step(case, action="file", by=by, check=_command_centre, move=move, note=note)
+
+
+@transaction.atomic
+def case_reject(*, case: Case, by: User, note: str) -> Case:
+    """不予立案: the report does not meet the item's filing condition."""
+
+    def move(c, now):
+        c.reject()
+        c.closed_at = now
+
+    return _step(
+        case,
+        action="reject",
+        by=by,
+        check=_command_centre,
+        move=move,
+        note=note,
+        note_required=True,
+    )
+
+
+@transaction.atomic
+def case_cancel(*, case: Case, by: User, note: str) -> Case:
+    """作废: withdrawn before dispatch (a mistaken report, a test, the reporter's wish)."""
+
+    def move(c, now):
+        c.cancel()
+        c.closed_at = now
+
+    return _step(
+        case, action="cancel", by=by, check=_canceller, move=move, note=note, note_required=True
+    )
+
+
+def _dispatch_to(c: Case, department: Department | None, now: datetime) -> dict:
+    department = department or routing_proposal(c)
+    if department is None:
+        raise CaseInvalid("department", _("No department to dispatch to: choose one."))
+    c.department = department
+    c.assignee = None
+    c.dispatched_at = now
+    c.handle_due = _due(now, c.item, Stage.HANDLE)
+    c.overdue = False
+    c.warned_at = None
+    return {"department": department.code}
+
+
+def _notify_department(case: Case, kind: str, message: str) -> None:
+    staff = User.objects.filter(
+        department_id=case.department_id, role=Role.STAFF, is_active=True
+    ).values_list("pk", flat=True)
+    notify(list(staff), kind=kind, case=case, message=message)
+
+
+@transaction.atomic
+def case_dispatch(
+    *, case: Case, by: User, department: Department | None = None, note: str = ""
+) -> Case:
+    """派遣: send a filed case to a department; its handling clock starts now."""
+
+    def move(c, now):
+        c.dispatch()
+        return _dispatch_to(c, department, now)
+
+    case = _step(case, action="dispatch", by=by, check=_command_centre, move=move, note=note)
+    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
+    return case
+
+
+@transaction.atomic
+def case_redispatch(
+    *, case: Case, by: User, department: Department | None = None, note: str = ""
+) -> Case:
+    """重新派遣: a returned case goes to (usually another) department."""
+
+    def move(c, now):
+        c.redispatch()
+        return _dispatch_to(c, department, now)
+
+    case = _step(case, action="redispatch", by=by, check=_command_centre, move=move, note=note)
+    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
+    return case
+
+
+@transaction.atomic
+def case_return(*, case: Case, by: User, note: str) -> Case:
+    """回退: the department says the case is not theirs; the command centre redispatches."""
+
+    def move(c, now):
+        c.return_()
+        c.dispatch_due = _due(now, c.item, Stage.DISPATCH)
+        return {"department": c.department.code if c.department_id else None}
+
+    case = _step(
+        case, action="return", by=by, check=_department, move=move, note=note, note_required=True
+    )
+    notify(
+        _command_centre_of(case),
+        kind=Notification.Kind.RETURNED,
+        case=case,
+        message=_("Case %s returned") % case.number,
+    )
+    return case
+
+
+@transaction.atomic
+def case_accept(*, case: Case, by: User, note: str = "") -> Case:
+    """签收: a member of the department takes the case on."""
+
+    def move(c, now):
+        c.accept()
+        c.assignee = by
+
+    return _step(case, action="accept", by=by, check=_department, move=move, note=note)
+
+
+@transaction.atomic
+def case_handle(*, case: Case, by: User, note: str, where: Where | None = None) -> Case:
+    """处置 → 反馈: the department reports the problem solved (with after-photos)."""
+
+    def move(c, now):
+        c.handle()
+        c.handled_at = now
+
+    return _step(
+        case,
+        action="handle",
+        by=by,
+        check=_department,
+        move=move,
+        note=note,
+        where=where,
+        note_required=True,
+    )
+
+
+def _verifier_for(case: Case) -> User | None:
+    for kind in (AssignmentKind.PRIMARY, AssignmentKind.BACKUP):
+        assignment = (
+            GridAssignment.objects.filter(grid_id=case.grid_id, kind=kind, valid_to__isnull=True)
+            .select_related("inspector")
+            .first()
+        )
+        if assignment and assignment.inspector.is_active:
+            return assignment.inspector
+    return None
+
+
+@transaction.atomic
+def case_request_verify(*, case: Case, by: User, note: str = "") -> Case:
+    """核查: the command centre asks the grid's inspector to check on site."""
+
+    def move(c, now):
+        c.request_verify()
+        c.verifier = _verifier_for(c)
+        c.verify_due = _due(now, c.item, Stage.VERIFY)
+        return {"verifier": c.verifier.username if c.verifier else None}
+
+    case = _step(case, action="request-verify", by=by, check=_command_centre, move=move, note=note)
+    if case.verifier_id:
+        notify(
+            [case.verifier_id],
+            kind=Notification.Kind.VERIFY,
+            case=case,
+            message=_("Please verify case %s on site") % case.number,
+        )
+    return case
+
+
+def _closed_now(c: Case, now: datetime) -> None:
+    c.closed_at = now
+    c.closed_on_time = c.handle_due is None or (c.handled_at or now) <= c.handle_due
+
+
+@transaction.atomic
+def case_verify(
+    *, case: Case, by: User, passed: bool, note: str = "", where: Where | None = None
+) -> Case:
+    """核查: passed closes the case (结案); failed sends it back for rework (返工)."""
+
+    def move(c, now):
+        if passed:
+            c.verify_pass()
+            _closed_now(c, now)
+            return {"passed": True}
+        c.verify_fail()
+        c.dispatched_at = now
+        c.handle_due = max(c.handle_due or now, _due(now, c.item, Stage.HANDLE))
+        c.handled_at = None
+        c.assignee = None
+        c.overdue = False
+        return {"passed": False, "rework": c.rework_count}
+
+    case = _step(
+        case,
+        action="verify",
+        by=by,
+        check=_verifier,
+        move=move,
+        note=note,
+        where=where,
+        note_required=not passed,
+    )
+    if not passed:
+        _notify_department(case, Notification.Kind.REWORK, _("Case %s needs rework") % case.number)
+    return case
+
+
+@transaction.atomic
+def case_close(*, case: Case, by: User, note: str = "") -> Case:
+    """结案: the command centre closes a handled case on the evidence it has."""
+
+    def move(c, now):
+        c.close()
+        _closed_now(c, now)
+
+    return _step(case, action="close", by=by, check=_command_centre, move=move, note=note)
+
+
+@transaction.atomic
+def case_suspend(*, case: Case, by: User, note: str) -> Case:
+    """挂账: put on hold with the approver's word (waiting for a court, a season, funds)."""
+
+    def move(c, now):
+        c.suspend()
+        c.suspended_at = now
+
+    return _step(
+        case, action="suspend", by=by, check=_approver, move=move, note=note, note_required=True
+    )
+
+
+@transaction.atomic
+def case_resume(*, case: Case, by: User, note: str = "") -> Case:
+    """Back to the state it was suspended from; the time on hold is added to its deadlines."""
+
+    def move(c, now):
+        held = now - c.suspended_at if c.suspended_at else None
+        c.resume()
+        if held:
+            for field in ("file_due", "dispatch_due", "handle_due", "verify_due"):
+                if getattr(c, field) is not None:
+                    setattr(c, field, getattr(c, field) + held)
+        c.suspended_at = None
+        return {"held_seconds": int(held.total_seconds()) if held else 0}
+
+    return _step(case, action="resume", by=by, check=_approver, move=move, note=note)
+
+
+@transaction.atomic
+def case_merge(*, case: Case, by: User, master: Case, note: str = "") -> Case:
+    """Close a duplicate report into the case it repeats; its reporter is told."""
+    if master.pk == case.pk:
+        raise CaseInvalid("master", _("A case cannot be a duplicate of itself."))
+    if master.master_id is not None:
+        raise CaseInvalid("master", _("That case is itself a duplicate."))
+
+    def move(c, now):
+        c.merge()
+        c.master = master
+        c.closed_at = now
+        return {"master": master.number}
+
+    case = _step(case, action="merge", by=by, check=_command_centre, move=move, note=note)
+    if case.reporter_id and case.reporter_id != by.pk:
+        notify(
+            [case.reporter_id],
+            kind=Notification.Kind.CLOSED,
+            case=case,
+            message=_("Your report %(case)s is being handled as %(master)s")
+            % {"case": case.number, "master": master.number},
+        )
+    return case
+
+
+# --- extension and escalation (no change of state, one timeline row each) -----------------
+
+EXTENDABLE = [Status.DISPATCHED, Status.HANDLING]
+
+
+@transaction.atomic
+def case_extend(*, case: Case, by: User, amount: int, unit: str, note: str) -> Case:
+    """延期 requested: the department asks for more time; an approver decides."""
+    if not note.strip():
+        raise CaseInvalid("note", _("Say why: a note is required for this step."))
+    if amount <= 0:
+        raise CaseInvalid("amount", _("Ask for a positive amount of time."))
+    locked = _lock(case)
+    _department(by, locked)
+    if locked.status not in EXTENDABLE:
+        raise _refuse(locked, "extend")
+    if locked.extensions.filter(decision=ExtensionDecision.PENDING).exists():
+        raise CaseConflict(
+            locked, _("An extension request is already waiting."), code="extension_pending"
+        )
+    now = timezone.now()
+    CaseExtension.objects.create(
+        case=locked,
+        amount=amount,
+        unit=unit,
+        reason=note,
+        requested_by=by,
+        requested_at=now,
+        due_before=locked.handle_due,
+    )
+    locked.save(update_fields=["updated_at"])
+    _record(
+        locked,
+        action="extend",
+        by=by,
+        from_state=locked.status,
+        note=note,
+        at=now,
+        detail={"amount": amount, "unit": unit},
+    )
+    notify(
+        _approvers_of(locked),
+        kind=Notification.Kind.EXTENSION,
+        case=locked,
+        message=_("Extension requested for %s") % locked.number,
+    )
+    return locked
+
+
+@transaction.atomic
+def case_extension_decide(*, case: Case, by: User, approve: bool, note: str = "") -> Case:
+    """Approve (the handling deadline moves on by the time asked) or deny an extension."""
+    locked = _lock(case)
+    _approver(by, locked)
+    request = (
+        locked.extensions.select_for_update().filter(decision=ExtensionDecision.PENDING).first()
+    )
+    if request is None:
+        raise CaseConflict(locked, _("No extension request is waiting."), code="no_extension")
+    if locked.status not in EXTENDABLE:
+        raise _refuse(locked, "extend-approve" if approve else "extend-deny")
+    now = timezone.now()
+    request.decision = ExtensionDecision.APPROVED if approve else ExtensionDecision.DENIED
+    request.decided_by, request.decided_at = by, now
+    if approve:
+        base = max(locked.handle_due or now, now)
+        locked.handle_due = deadline(base, request.amount, request.unit)
+        locked.overdue = False
+        locked.warned_at = None
+        request.due_after = locked.handle_due
+    request.save()
+    locked.save()
+    _record(
+        locked,
+        action="extend-approve" if approve else "extend-deny",
+        by=by,
+        from_state=locked.status,
+        note=note,
+        at=now,
+        detail={"handle_due": locked.handle_due.isoformat() if locked.handle_due else None},
+    )
+    notify(
+        [request.requested_by_id],
+        kind=Notification.Kind.EXTENSION_DECIDED,
+        case=locked,
+        message=(_("Extension approved for %s") if approve else _("Extension denied for %s"))
+        % locked.number,
+    )
+    return locked
+
+
+@transaction.atomic
+def case_escalate(*, case: Case, by: User | None, note: str = "") -> Case:
+    """督办: a supervisor (or the overdue sweep, ``by=None``) presses the department."""
+    locked = _lock(case)
+    if by is not None:
+        _approver(by, locked)
+    if not locked.is_open or locked.status == Status.SUSPENDED:
+        raise _refuse(locked, "escalate")
+    if locked.escalated:
+        raise CaseConflict(locked, _("This case is already escalated."), code="already_escalated")
+    now = timezone.now()
+    locked.escalated = True
+    locked.save(update_fields=["escalated", "updated_at"])
+    _record(locked, action="escalate", by=by, from_state=locked.status, note=note, at=now)
+    if locked.department_id:
+        _notify_department(
+            locked, Notification.Kind.OVERDUE, _("Case %s is escalated") % locked.number
+        )
+    return locked
+
+
+# --- sweeps (periodic tasks call these) -----------------------------------------------------
+
+
+def _command_centre_of(case: Case) -> list[int]:
+    return list(
+        User.objects.filter(role=Role.DISPATCHER, is_active=True)
+        .filter(_area_rule(case))
+        .values_list("pk", flat=True)
+    )
+
+
+def _approvers_of(case: Case) -> list[int]:
+    return list(
+        User.objects.filter(role__in=[Role.DISPATCHER, Role.SUPERVISOR], is_active=True)
+        .filter(_area_rule(case))
+        .values_list("pk", flat=True)
+    )
+
+
+def _supervisors_of(case: Case) -> list[int]:
+    return list(
+        User.objects.filter(role=Role.SUPERVISOR, is_active=True)
+        .filter(_area_rule(case))
+        .values_list("pk", flat=True)
+    )
+
+
+def _area_rule(case: Case):
+    from django.db.models import Q
+
+    return Q(street_id=case.street_id) | Q(district_id=case.district_id)
+
+
+def cases_mark_overdue(*, now: datetime | None = None) -> int:
+    """Mark the cases whose stage deadline passed, escalate them and tell the supervisors.
+
+    Each case is marked in its own transaction under its row lock and only if still unmarked,
+    so a duplicate or late run of the task changes nothing twice.
+    """
+    from cases.selectors import cases_overdue
+
+    now = now or timezone.now()
+    marked = 0
+    for pk in cases_overdue(now).values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=pk)
+            due = case.stage_due()
+            if case.overdue or due is None or due >= now or not case.is_open:
+                continue
+            case.overdue = True
+            first_escalation = not case.escalated
+            case.escalated = True
+            case.save(update_fields=["overdue", "escalated", "updated_at"])
+            _record(
+                case,
+                action="overdue",
+                by=None,
+                from_state=case.status,
+                at=now,
+                detail={"due": due.isoformat(), "escalated": first_escalation},
+            )
+            notify(
+                _supervisors_of(case),
+                kind=Notification.Kind.OVERDUE,
+                case=case,
+                message=_("Case %s is overdue") % case.number,
+            )
+            marked += 1
+    return marked
+
+
+def cases_warn_due_soon(*, now: datetime | None = None) -> int:
+    """Warn a department before a handling deadline (``GRIDCITY_WARN_BEFORE_MINUTES``)."""
+    from datetime import timedelta
+
+    from cases.selectors import cases_due_soon
+
+    now = now or timezone.now()
+    until = now + timedelta(minutes=getattr(settings, "GRIDCITY_WARN_BEFORE_MINUTES", 120))
+    warned = 0
+    for pk in cases_due_soon(now, until).values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            # Only the run that flips warned_at from empty sends the warning.
+            flipped = Case.objects.filter(pk=pk, warned_at__isnull=True).update(warned_at=now)
+            if not flipped:
+                continue
+            case = Case.objects.get(pk=pk)
+            _notify_department(
+                case, Notification.Kind.DUE_SOON, _("Case %s is due soon") % case.number
+            )
+            warned += 1
+    return warned
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoAdded:
+    photo: "CasePhoto"
+    created: bool
+
+
+PHOTO_STAGES = {
+    # stage → who may add it, and in which states
+    "report": (
+        {Role.INSPECTOR, Role.CITIZEN, Role.HOTLINE, Role.SUPERVISOR, Role.DISPATCHER},
+        {Status.REPORTED, Status.FILED},
+    ),
+    "handle": ({Role.STAFF}, {Status.HANDLING, Status.HANDLED}),
+    "verify": ({Role.INSPECTOR, Role.SUPERVISOR}, {Status.VERIFYING}),
+}
+
+
+def _photo_check(user: User, case: Case, stage: str) -> None:
+    roles, states = PHOTO_STAGES[stage]
+    if stage == "report":
+        scope = lambda u, c: u.pk == c.reporter_id or u.role in COMMAND_CENTRE  # noqa: E731
+    elif stage == "handle":
+        scope = _of_department
+    else:
+        scope = _inspects_or_area
+    _allowed(user, case, roles, scope)
+    if case.status not in states:
+        raise CaseConflict(
+            case,
+            _("A case in state “%(status)s” takes no %(stage)s photos.")
+            % {"status": case.get_status_display(), "stage": stage},
+            code="invalid_state",
+        )
+
+
+def case_photo_add(*, case: Case, by: User, data: bytes, stage: str, client_id=None) -> PhotoAdded:
+    """Store an evidence photo, stripped of its metadata; derivatives follow in a task.
+
+    The upload is checked by its content (format, size, pixels, a complete decode) before
+    anything is written; the capture time and GPS are read into fields first, and a photo
+    taken far from the case is flagged. Idempotent by ``client_id``.
+    """
+    from django.core.files.base import ContentFile
+
+    from cases import photos
+    from cases.models import CasePhoto
+
+    if client_id is not None:
+        existing = CasePhoto.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            if existing.case_id != case.pk:
+                raise CaseConflict(
+                    case,
+                    _("This client_id was already used for another case's photo."),
+                    code="client_id_reused",
+                )
+            return PhotoAdded(existing, False)
+    _photo_check(by, case, stage)
+    try:
+        image, facts = photos.photo_inspect(data)
+    except photos.PhotoRejected as exc:
+        raise CaseInvalid("file", str(exc.message)) from exc
+    cleaned, extension = photos.photo_clean(image)
+    far = None
+    if facts.lon is not None and facts.lat is not None:
+        far = photos.distance_m(facts.lon, facts.lat, case.point.x, case.point.y) > getattr(
+            settings, "GRIDCITY_PHOTO_FAR_M", 500.0
+        )
+    try:
+        with transaction.atomic():
+            photo = CasePhoto(
+                case=case,
+                stage=stage,
+                client_id=client_id,
+                width=facts.width,
+                height=facts.height,
+                size=facts.bytes,
+                sha256=facts.sha256,
+                taken_at=facts.taken_at,
+                taken_point=Point(facts.lon, facts.lat, srid=4326) if far is not None else None,
+                far_from_case=far,
+                uploaded_by=by,
+            )
+            photo.original.save(f"photo.{extension}", ContentFile(cleaned), save=False)
+            photo.save()
+            Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+            transaction.on_commit(lambda: _photo_derivatives_later(photo.pk))
+    except IntegrityError:
+        existing = CasePhoto.objects.filter(client_id=client_id).first() if client_id else None
+        if existing is None:
+            raise
+        return PhotoAdded(existing, False)
+    return PhotoAdded(photo, True)
+
+
+def _photo_derivatives_later(photo_id: int) -> None:
+    from cases.tasks import case_photo_derivatives_task
+
+    case_photo_derivatives_task.delay(photo_id)
+
+
+def case_photo_derivatives(*, photo_id: int) -> bool:
+    """Make the thumbnail and the watermarked display copy (case number, time, place).
+
+    Idempotent: a photo that has both already is left alone.
+    """
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from cases import photos
+    from cases.models import CasePhoto
+
+    photo = CasePhoto.objects.select_related("case", "case__street").filter(pk=photo_id).first()
+    if photo is None or (photo.display and photo.thumbnail):
+        return False
+    with photo.original.open("rb") as f:
+        image = Image.open(f)
+        image.load()
+    case = photo.case
+    at = timezone.localtime(photo.taken_at or photo.uploaded_at, timezone=_tz())
+    place = f"{case.street.name if case.street_id else ''} · {case.point.y:.5f}, {case.point.x:.5f}"
+    lines = [case.number, at.strftime("%Y-%m-%d %H:%M"), place]
+    photo.thumbnail.save("thumb.jpg", ContentFile(photos.photo_thumbnail(image)), save=False)
+    photo.display.save(
+        "display.jpg", ContentFile(photos.photo_display(image, lines=lines)), save=False
+    )
+    CasePhoto.objects.filter(pk=photo.pk).update(
+        thumbnail=photo.thumbnail.name, display=photo.display.name
+    )
+    return True
