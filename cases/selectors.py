@@ -9,6 +9,7 @@ import math
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -91,8 +92,9 @@ def cases_near(
             Status.HANDLED,
             Status.VERIFYING,
         ],
-        # A degree box first (index-friendly on a geographic SRID), then the exact metres.
-        point__dwithin=(point, _degrees_covering(radius_m, point.y)),
+        # A box in degrees first (uses the spatial index on every backend; ``dwithin`` means
+        # degrees on PostGIS but metres on SpatiaLite), then the exact distance in metres.
+        point__intersects=_box_around(point, radius_m),
         point__distance_lte=(point, D(m=radius_m)),
     ).select_related("item")
     if exclude is not None:
@@ -100,9 +102,13 @@ def cases_near(
     return found.order_by("-created_at")[:20]
 
 
-def _degrees_covering(metres: float, lat: float) -> float:
-    """Degrees that span at least ``metres`` in every direction at latitude ``lat``."""
-    return metres / (111_320 * max(math.cos(math.radians(abs(lat))), 0.01)) * 1.01
+def _box_around(point, metres: float) -> Polygon:
+    """A lon/lat box reaching at least ``metres`` from ``point`` in every direction."""
+    dlat = metres / 110_574 * 1.01
+    dlon = metres / (111_320 * max(math.cos(math.radians(abs(point.y))), 0.01)) * 1.01
+    box = Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
+    box.srid = 4326
+    return box
 
 
 def cases_overdue(now: datetime | None = None) -> QuerySet[Case]:

@@ -24,7 +24,6 @@ def load_outline() -> shapely.MultiPolygon:
     return geometry.to_multipolygon(coords.shapely_transform(outline, "gcj02", "wgs84"))
 
 
-@transaction.atomic
 def demo_cases_remove(prefix: str) -> None:
     """Cases of the district go before its grids and people (they point at both)."""
     from cases.models import Case, CaseNumberCounter
@@ -34,6 +33,21 @@ def demo_cases_remove(prefix: str) -> None:
     CaseNumberCounter.objects.filter(prefix__startswith=f"{prefix}-").delete()
 
 
+def demo_city_remove(prefix: str) -> None:
+    """Everything the demo put under district ``prefix``: cases, then the taxonomy no case
+    uses (it points at the demo departments; it is loaded again with the city), then the
+    people, then the hierarchy."""
+    from cases.models import Category, Item
+
+    demo_cases_remove(prefix)
+    Item.objects.filter(cases__isnull=True).delete()
+    Category.objects.filter(items__isnull=True).delete()
+    demo_people_remove(prefix)
+    for model in (Checkpoint, WorkGrid, Community, Street, District):
+        model.objects.filter(code__startswith=prefix).delete()
+
+
+@transaction.atomic
 def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) -> dict[str, int]:
     """Build and store the demo city in one transaction; returns what it created."""
     city = build_demo_city(load_outline(), seed=seed, progress=progress)
@@ -43,14 +57,7 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
             raise ValueError(
                 f"district {city.district.code} already exists: use --replace to rebuild it"
             )
-        prefix = city.district.code
-        demo_cases_remove(prefix)
-        demo_people_remove(prefix)
-        Checkpoint.objects.filter(code__startswith=prefix).delete()
-        WorkGrid.objects.filter(code__startswith=prefix).delete()
-        Community.objects.filter(code__startswith=prefix).delete()
-        Street.objects.filter(code__startswith=prefix).delete()
-        existing.delete()
+        demo_city_remove(city.district.code)
 
     now = timezone.now()
 

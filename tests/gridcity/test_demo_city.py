@@ -4,8 +4,8 @@ import pytest
 import shapely
 from django.core.management import CommandError, call_command
 
-from accounts.demo import demo_people_remove
 from gridcity import geometry, validation
+from gridcity.demo.seed import demo_city_remove
 from gridcity.locate import grid_at
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 from gridcity.selectors import hierarchy_problems
@@ -26,9 +26,7 @@ def demo_city(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("seed_demo_city", verbosity=0)
         yield
-        demo_people_remove(BAOAN)
-        for model in (Checkpoint, WorkGrid, Community, Street, District):
-            model.objects.filter(code__startswith=BAOAN).delete()
+        demo_city_remove(BAOAN)
 
 
 def under(model):
