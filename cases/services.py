@@ -49,7 +49,7 @@ SHANGHAI = "Asia/Shanghai"
 class CaseConflict(Exception):
     """The case is not in a state that allows this (409): someone else acted first."""
 
-    def __init__(self, case: Case, message: str, code: str = "conflict"):
+    def __init__(self, case: Case | None, message: str, code: str = "conflict"):
         super().__init__(message)
         self.case = case
         self.code = code
@@ -296,7 +296,7 @@ def case_report(
     if client_uuid is not None:
         existing = Case.objects.filter(client_uuid=client_uuid).first()
         if existing is not None:
-            return _replayed(existing, digest)
+            return _replayed(existing, digest, by)
     if not item.active:
         raise CaseInvalid("item", _("This item is no longer in use."))
     if crs != "wgs84":
@@ -331,11 +331,18 @@ def case_report(
         existing = Case.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
         if existing is None:
             raise
-        return _replayed(existing, digest)
+        return _replayed(existing, digest, by)
     return Reported(case, True)
 
 
-def _replayed(existing: Case, digest: str) -> Reported:
+def _replayed(existing: Case, digest: str, by: User) -> Reported:
+    if existing.reporter_id != by.pk:
+        # Someone else's report: say nothing about it, not even its state.
+        raise CaseConflict(
+            None,
+            _("This client_uuid was already used for a different report."),
+            code="client_uuid_reused",
+        )
     if existing.request_digest and digest and existing.request_digest != digest:
         raise CaseConflict(
             existing,

@@ -54,7 +54,8 @@ class ServiceErrorsMixin:
     def handle_exception(self, exc):
         if isinstance(exc, services.CaseConflict):
             body = error_body(exc.code, exc.message)
-            body["error"]["status"] = exc.case.status
+            if exc.case is not None:
+                body["error"]["status"] = exc.case.status
             return Response(body, status=status.HTTP_409_CONFLICT)
         if isinstance(exc, services.CaseInvalid):
             exc = exceptions.ValidationError({exc.field: [exc.message]})

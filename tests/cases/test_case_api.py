@@ -73,6 +73,19 @@ def test_the_same_client_uuid_with_another_body_is_409(client, people, taxonomy)
     assert Case.objects.count() == 1
 
 
+def test_another_persons_client_uuid_reveals_nothing(client, people, taxonomy):
+    body = report_body(people.grid_a, taxonomy.component)
+    client.force_login(people.inspector_a)
+    client.post("/api/v1/cases/", body, content_type="application/json")
+    client.force_login(people.citizen)
+
+    replayed = client.post("/api/v1/cases/", body, content_type="application/json")
+
+    assert replayed.status_code == 409
+    assert set(replayed.json()["error"]) == {"code", "message"}
+    assert Case.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
