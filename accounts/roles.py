@@ -25,6 +25,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_department",
     ],
     Role.DISPATCHER: [
+        "cases.view_category",
+        "cases.view_item",
         *HIERARCHY_VIEW,
         "accounts.view_user",
         "accounts.view_gridassignment",
@@ -47,10 +49,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 ("accounts", "department"),
                 ("accounts", "gridassignment"),
                 ("accounts", "device"),
+                ("cases", "category"),
+                ("cases", "item"),
+                ("cases", "calendarday"),
             ]
             for action in ("add", "change", "delete", "view")
         ),
         "accounts.view_auditevent",
+        # Case records are read in the admin; every change goes through the services.
+        *(
+            f"cases.view_{model}"
+            for model in ("case", "casetransition", "caseextension", "casephoto", "notification")
+        ),
     ],
 }
 

@@ -69,3 +69,29 @@ def log_backend(rows) -> None:
     """The default outside channel: a log line per notification."""
     for row in rows:
         log.info("notify user=%s kind=%s %s", row.user_id, row.kind, row.message)
+
+
+def notification_mark_read(*, user_id: int, notification_id: int):
+    """Mark one of the user's notifications read; its ``read_at``, or None if not theirs.
+
+    A conditional update: idempotent, and the first read time is kept when two devices mark
+    it at once.
+    """
+    from django.utils import timezone
+
+    from cases.models import Notification
+
+    rows = Notification.objects.filter(pk=notification_id, user_id=user_id)
+    rows.filter(read_at__isnull=True).update(read_at=timezone.now())
+    return rows.values_list("read_at", flat=True).first()
+
+
+def notifications_mark_all_read(*, user_id: int) -> int:
+    """Mark every unread notification of the user read; how many."""
+    from django.utils import timezone
+
+    from cases.models import Notification
+
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

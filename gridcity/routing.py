@@ -1,3 +1,5 @@
 """Websocket routes of every app, gathered in one list for the ASGI router."""
 
-websocket_urlpatterns: list = []
+from cases.routing import websocket_urlpatterns as cases_websocket_urlpatterns
+
+websocket_urlpatterns: list = [*cases_websocket_urlpatterns]

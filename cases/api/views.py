@@ -12,7 +12,6 @@ from django.contrib.gis.geos import Point
 from django.db.models import Max, Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
@@ -36,6 +35,7 @@ from cases.models import (
     Item,
     Notification,
 )
+from cases.notify import notification_mark_read, notifications_mark_all_read
 from cases.selectors import cases_near, cases_visible_to, cases_waiting_for
 from gridcity import coords
 from gridcity.api.errors import error_body
@@ -388,12 +388,9 @@ class NotificationReadApi(APIView):
 
     @extend_schema(request=None, responses=s.NotificationSerializer)
     def post(self, request, pk: int):
-        row = get_object_or_404(Notification.objects.filter(user=request.user), pk=pk)
-        if row.read_at is None:
-            Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(
-                read_at=timezone.now()
-            )
-            row.refresh_from_db()
+        if notification_mark_read(user_id=request.user.pk, notification_id=pk) is None:
+            raise exceptions.NotFound()
+        row = Notification.objects.select_related("case").get(pk=pk)
         return Response(s.NotificationSerializer(row).data)
 
 
@@ -402,7 +399,4 @@ class NotificationReadAllApi(APIView):
 
     @extend_schema(request=None, responses={200: None})
     def post(self, request):
-        marked = Notification.objects.filter(user=request.user, read_at__isnull=True).update(
-            read_at=timezone.now()
-        )
-        return Response({"marked": marked})
+        return Response({"marked": notifications_mark_all_read(user_id=request.user.pk)})

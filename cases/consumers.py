@@ -1,0 +1,85 @@
+"""Websocket consumers of the cases app."""
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from accounts.ws import TOKEN_SUBPROTOCOL
+from cases import notify
+from cases.notify import user_group
+
+# Close code for "not authenticated": 4000–4999 are the application's own (RFC 6455 §7.4.2);
+# 4401 reads as HTTP's 401, and tells a handheld to log in again rather than retry.
+CLOSE_UNAUTHENTICATED = 4401
+
+# Database ids are signed 64-bit; a larger number from a client must not reach the query.
+_MAX_ID = 2**63 - 1
+
+
+notification_mark_read = database_sync_to_async(notify.notification_mark_read)
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    """``ws/notifications/``: a person's notifications, pushed as they are written.
+
+    Only an authenticated, active person is let in (by session in the browser, by knox token on
+    a handheld, see ``accounts.ws``); anyone else is closed with 4401. The socket joins the
+    person's group (``cases.notify.user_group``), to which ``cases.notify`` sends each new inbox
+    row after its transaction commits, and forwards each as ``{"type": "notification",
+    "notification": {...}}``. The client may send ``{"action": "read", "id": N}`` to mark one
+    of its own notifications read, answered with ``{"type": "read", "id": N, "read_at": ...}``;
+    an id that is not the person's is ignored without an answer, so nothing tells it from one
+    that does not exist. The inbox API stays the record: a push missed while offline is found
+    there.
+    """
+
+    group: str | None = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        # A browser that offered the token subprotocol drops a connection that does not choose
+        # it, so it is chosen even to say no.
+        subprotocol = (
+            TOKEN_SUBPROTOCOL if TOKEN_SUBPROTOCOL in self.scope.get("subprotocols", []) else None
+        )
+        if user is None or not user.is_authenticated or not user.is_active:
+            # Accept, then close: a handshake refused before accept reaches a browser as a bare
+            # 1006 and a handheld as HTTP 403, neither of which says "log in again".
+            await self.accept(subprotocol)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept(subprotocol)
+
+    async def disconnect(self, code):
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A malformed or binary frame is ignored rather than allowed to crash the consumer.
+        if text_data is None:
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def receive_json(self, content, **kwargs):
+        if self.group is None or not isinstance(content, dict):
+            return
+        if content.get("action") == "read":
+            pk = content.get("id")
+            if type(pk) is not int or not 0 < pk <= _MAX_ID:
+                return
+            read_at = await notification_mark_read(
+                user_id=self.scope["user"].pk, notification_id=pk
+            )
+            if read_at is not None:
+                await self.send_json({"type": "read", "id": pk, "read_at": read_at.isoformat()})
+
+    async def notification(self, event):
+        """A ``{"type": "notification"}`` group message from ``cases.notify``."""
+        await self.send_json({"type": "notification", "notification": event["notification"]})

@@ -1,0 +1,351 @@
+"""The notifications websocket: who may connect, what they receive, marking read."""
+
+import json
+from datetime import timedelta
+from unittest import mock
+from urllib.parse import unquote, urlparse
+
+import pytest
+import time_machine
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from accounts.auth import device_revoke, token_issue
+from cases.consumers import CLOSE_UNAUTHENTICATED, NotificationConsumer
+from cases.models import Notification
+from cases.notify import notify, user_group
+from cases.services import case_dispatch, case_file, case_report
+from gridcity.asgi import application
+from tests.cases.conftest import centre
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URL = "/ws/notifications/"
+ORIGIN = (b"origin", b"http://testserver")
+
+
+class WebsocketCommunicator(ApplicationCommunicator):
+    """``channels.testing.WebsocketCommunicator``, the part these tests use.
+
+    ``channels.testing`` cannot be imported without daphne (its package imports the live
+    server test case), which the project does not install; with daphne as a dev dependency
+    this class gives way to ``from channels.testing import WebsocketCommunicator``.
+    """
+
+    def __init__(self, application, path, headers=None, subprotocols=None):
+        parsed = urlparse(path)
+        scope = {
+            "type": "websocket",
+            "path": unquote(parsed.path),
+            "query_string": parsed.query.encode(),
+            "headers": headers or [],
+            "subprotocols": subprotocols or [],
+        }
+        super().__init__(application, scope)
+
+    # As channels' communicator: the consumer must not close the test's database connection.
+    async def send_input(self, message):
+        with mock.patch("channels.db.close_old_connections", lambda: None):
+            return await super().send_input(message)
+
+    async def receive_output(self, timeout=1):
+        with mock.patch("channels.db.close_old_connections", lambda: None):
+            return await super().receive_output(timeout)
+
+    async def connect(self, timeout=1):
+        """``(True, subprotocol)`` when accepted, ``(False, close code)`` when refused."""
+        await self.send_input({"type": "websocket.connect"})
+        response = await self.receive_output(timeout)
+        if response["type"] == "websocket.close":
+            return False, response.get("code", 1000)
+        assert response["type"] == "websocket.accept"
+        return True, response.get("subprotocol")
+
+    async def send_to(self, text_data=None, bytes_data=None):
+        if text_data is not None:
+            await self.send_input({"type": "websocket.receive", "text": text_data})
+        else:
+            await self.send_input({"type": "websocket.receive", "bytes": bytes_data})
+
+    async def send_json_to(self, data):
+        await self.send_to(text_data=json.dumps(data))
+
+    async def receive_json_from(self, timeout=1):
+        response = await self.receive_output(timeout)
+        assert response["type"] == "websocket.send", response
+        return json.loads(response["text"])
+
+    async def disconnect(self, code=1000, timeout=1):
+        await self.send_input({"type": "websocket.disconnect", "code": code})
+        await self.wait(timeout)
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    # A fresh in-memory layer per test (channels drops its backends when the setting changes),
+    # whatever REDIS_URL says.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture
+def filed_case(people, taxonomy):
+    lon, lat = centre(people.grid_a)
+    case = case_report(by=people.inspector_a, item=taxonomy.component, lon=lon, lat=lat).case
+    return case_file(case=case, by=people.dispatcher)
+
+
+def session_headers(user, origin=ORIGIN) -> list[tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    headers = [(b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+    return [*headers, origin] if origin else headers
+
+
+def run(scenario):
+    """Run an async test body on one event loop; sync ORM calls go through the main thread."""
+    async_to_sync(scenario)()
+
+
+@database_sync_to_async
+def dispatch(case, by):
+    with transaction.atomic():  # the push is sent when this commits
+        return case_dispatch(case=case, by=by)
+
+
+def refused(communicator) -> None:
+    """Assert the consumer let the socket in only to close it with 4401."""
+    async_to_sync(_assert_refused)(communicator)
+
+
+async def _assert_refused(communicator):
+    connected, _ = await communicator.connect()
+    assert connected  # accepted only to say why: the close code reaches the client
+    assert await communicator.receive_output() == {
+        "type": "websocket.close",
+        "code": CLOSE_UNAUTHENTICATED,
+    }
+    await communicator.wait()
+
+
+# --- receiving ----------------------------------------------------------------------------
+
+
+def test_session_user_receives_the_push_when_a_case_is_dispatched_to_their_department(
+    people, filed_case
+):
+    headers = session_headers(people.staff)
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, URL, headers=headers)
+        connected, subprotocol = await ws.connect()
+        assert connected
+        assert subprotocol is None
+        await dispatch(filed_case, people.dispatcher)
+        message = await ws.receive_json_from(timeout=2)
+        assert message["type"] == "notification"
+        assert message["notification"]["kind"] == Notification.Kind.DISPATCHED
+        assert message["notification"]["case"] == filed_case.number
+        assert message["notification"]["read_at"] is None
+        await ws.disconnect()
+
+    run(scenario)
+    row = Notification.objects.get(user=people.staff)
+    assert row.case_id == filed_case.pk
+
+
+def test_nothing_is_pushed_when_the_transaction_rolls_back(people, filed_case):
+    headers = session_headers(people.staff)
+
+    @database_sync_to_async
+    def dispatch_then_fail():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            case_dispatch(case=filed_case, by=people.dispatcher)
+            raise RuntimeError("the caller's transaction fails after the service")
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, URL, headers=headers)
+        assert (await ws.connect())[0]
+        await dispatch_then_fail()
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(scenario)
+    assert not Notification.objects.exists()
+
+
+def test_handheld_with_a_token_in_the_subprotocol_header_receives_the_push(people, filed_case):
+    token = token_issue(user=people.staff, device_id="pda-7").token
+
+    async def scenario():
+        # A native client sends no Origin; the token is enough.
+        ws = WebsocketCommunicator(application, URL, subprotocols=["token", token])
+        connected, subprotocol = await ws.connect()
+        assert connected
+        assert subprotocol == "token"  # the server chooses "token", never echoes the secret
+        await dispatch(filed_case, people.dispatcher)
+        message = await ws.receive_json_from(timeout=2)
+        assert message["notification"]["case"] == filed_case.number
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_handheld_with_a_token_in_the_query_string_receives_the_push(people, filed_case):
+    token = token_issue(user=people.staff, device_id="pda-7").token
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"{URL}?token={token}")
+        connected, subprotocol = await ws.connect()
+        assert connected
+        assert subprotocol is None
+        await dispatch(filed_case, people.dispatcher)
+        message = await ws.receive_json_from(timeout=2)
+        assert message["notification"]["case"] == filed_case.number
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_user_never_receives_another_users_notifications(people, filed_case):
+    staff_headers = session_headers(people.staff)
+    other_token = token_issue(user=people.inspector_a, device_id="pda-a").token
+
+    @database_sync_to_async
+    def notify_inspector():
+        with transaction.atomic():
+            notify([people.inspector_a.pk], kind=Notification.Kind.VERIFY, message="verify it")
+
+    async def scenario():
+        staff = WebsocketCommunicator(application, URL, headers=staff_headers)
+        other = WebsocketCommunicator(application, URL, subprotocols=["token", other_token])
+        assert (await staff.connect())[0]
+        assert (await other.connect())[0]
+        await dispatch(filed_case, people.dispatcher)  # to the department's staff only
+        assert (await staff.receive_json_from(timeout=2))["notification"]["kind"] == "dispatched"
+        assert await other.receive_nothing(timeout=0.2)
+        await notify_inspector()
+        assert (await other.receive_json_from(timeout=2))["notification"]["kind"] == "verify"
+        assert await staff.receive_nothing(timeout=0.2)
+        await staff.disconnect()
+        await other.disconnect()
+
+    run(scenario)
+
+
+def test_the_socket_leaves_the_group_on_disconnect(people):
+    headers = session_headers(people.staff)
+
+    async def scenario():
+        layer = get_channel_layer()
+        ws = WebsocketCommunicator(application, URL, headers=headers)
+        assert (await ws.connect())[0]
+        assert len(layer.groups.get(user_group(people.staff.pk), {})) == 1
+        await ws.disconnect()
+        assert not layer.groups.get(user_group(people.staff.pk))
+
+    run(scenario)
+
+
+# --- refusing ------------------------------------------------------------------------------
+
+
+def test_anonymous_is_refused(people):
+    refused(WebsocketCommunicator(application, URL, headers=[ORIGIN]))
+
+
+def test_an_unknown_token_is_refused(people):
+    fake = "0" * 64
+    refused(WebsocketCommunicator(application, URL, subprotocols=["token", fake]))
+    refused(WebsocketCommunicator(application, f"{URL}?token=not-hex"))
+
+
+def test_a_revoked_token_is_refused(people):
+    issued = token_issue(user=people.staff, device_id="pda-7")
+    device_revoke(device=issued.device, by=people.staff, reason="lost")
+    ws = WebsocketCommunicator(application, URL, subprotocols=["token", issued.token])
+    refused(ws)
+
+
+def test_an_expired_token_is_refused(people):
+    issued = token_issue(user=people.staff, device_id="pda-7")
+    later = timezone.now() + django_settings.REST_KNOX["TOKEN_TTL"] + timedelta(minutes=1)
+    with time_machine.travel(later, tick=False):
+        ws = WebsocketCommunicator(application, URL, subprotocols=["token", issued.token])
+        refused(ws)
+
+
+def test_a_disabled_user_is_refused_by_session_and_by_token(people):
+    headers = session_headers(people.staff)
+    token = token_issue(user=people.staff, device_id="pda-7").token
+    people.staff.is_active = False
+    people.staff.save()
+    refused(WebsocketCommunicator(application, URL, headers=headers))
+    ws = WebsocketCommunicator(application, URL, subprotocols=["token", token])
+    refused(ws)
+
+
+def test_the_consumer_itself_refuses_an_inactive_user(people):
+    # Below the middleware: whatever authentication stack lets an inactive user through.
+    people.staff.is_active = False
+    ws = WebsocketCommunicator(NotificationConsumer.as_asgi(), URL)
+    ws.scope["user"] = people.staff
+    refused(ws)
+
+
+def test_a_bad_token_does_not_fall_back_to_the_session(people):
+    headers = session_headers(people.staff)
+    ws = WebsocketCommunicator(application, URL, headers=headers, subprotocols=["token", "0" * 64])
+    refused(ws)
+
+
+def test_a_session_socket_from_another_site_is_refused_by_the_origin_check(people):
+    headers = session_headers(people.staff, origin=(b"origin", b"https://evil.example"))
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, URL, headers=headers)
+        connected, _ = await ws.connect()
+        assert not connected
+
+    run(scenario)
+
+
+# --- marking read ---------------------------------------------------------------------------
+
+
+def test_read_marks_the_users_own_notification_and_ignores_anyone_elses(people):
+    mine = Notification.objects.create(user=people.staff, kind="dispatched", message="mine")
+    theirs = Notification.objects.create(user=people.dispatcher, kind="dispatched", message="no")
+    headers = session_headers(people.staff)
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, URL, headers=headers)
+        assert (await ws.connect())[0]
+        await ws.send_json_to({"action": "read", "id": theirs.pk})
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.send_json_to({"action": "read", "id": mine.pk})
+        answer = await ws.receive_json_from(timeout=2)
+        assert answer["type"] == "read"
+        assert answer["id"] == mine.pk
+        # Again: idempotent, the first read time is kept.
+        await ws.send_json_to({"action": "read", "id": mine.pk})
+        assert (await ws.receive_json_from(timeout=2))["read_at"] == answer["read_at"]
+        # Nonsense is ignored and the socket stays open.
+        for junk in ("not json", '["read"]', '{"action": "read", "id": "1"}'):
+            await ws.send_to(text_data=junk)
+        await ws.send_json_to({"action": "read", "id": 2**70})
+        await ws.send_to(bytes_data=b"\x00")
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(scenario)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.read_at is not None
+    assert theirs.read_at is None
