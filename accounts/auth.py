@@ -27,6 +27,7 @@ from knox.settings import knox_settings
 
 from accounts.audit import audit_record, client_ip
 from accounts.models import AuditAction, Device, GridAssignment, User
+from accounts.ws import sockets_close, token_group, user_group
 
 AuthToken = get_token_model()
 
@@ -112,6 +113,8 @@ def token_issue(*, user: User, device_id: str, device_name: str = "", request=No
 
 def _device_mark_revoked(device: Device, reason: str, at) -> None:
     if device.token_id is not None:
+        keys = AuthToken.objects.filter(pk=device.token_id).values_list("token_key", flat=True)
+        sockets_close(token_group(key) for key in keys)
         AuthToken.objects.filter(pk=device.token_id).delete()
     device.token = None
     device.revoked_at = device.revoked_at or at
@@ -149,6 +152,7 @@ def token_revoke(*, token, by: User, request=None) -> None:
     if device is not None:
         device_revoke(device=device, by=by, reason="log-out", request=request)
         return
+    sockets_close([token_group(token.token_key)])
     token.delete()
     audit_record(action=AuditAction.TOKEN_REVOKED, request=request, actor=by, reason="log-out")
 
@@ -166,7 +170,9 @@ def user_tokens_revoke(*, user: User, reason: str) -> int:
         .filter(user=user)
         .exclude(token__isnull=True, revoked_at__isnull=False)
     )
-    # Tokens not bound to a device (none are issued that way, but knox allows it) die too.
+    # Tokens not bound to a device (none are issued that way, but knox allows it) die too,
+    # and every socket the person has open closes.
+    sockets_close([user_group(user.pk)])
     AuthToken.objects.filter(user=user).delete()
     for device in devices:
         device.token_id = None  # already deleted above

@@ -38,6 +38,42 @@ from rest_framework.exceptions import AuthenticationFailed
 log = logging.getLogger("gridcity.ws")
 
 TOKEN_SUBPROTOCOL = "token"
+# What a consumer closes with when its person or token is no longer good (see sockets_close).
+CLOSE_UNAUTHENTICATED = 4401
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group of every open socket of one person."""
+    return f"user.{user_id}"
+
+
+def token_group(token_key: str) -> str:
+    """The channel-layer group of the sockets a handheld opened with one token."""
+    return f"token.{token_key}"
+
+
+def sockets_close(groups) -> None:
+    """After commit, tell the sockets in ``groups`` to close with 4401: a revoked token or a
+    disabled person must not keep a socket that was opened while they were good."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from django.db import transaction
+
+    groups = list(groups)
+
+    def send():
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for group in groups:
+            try:
+                async_to_sync(layer.group_send)(group, {"type": "session.revoked"})
+            except Exception:  # the token is gone already; a socket left open only pushes
+                log.warning("closing sockets of %s failed", group, exc_info=True)
+
+    transaction.on_commit(send)
+
+
 TOKEN_QUERY_PARAMETER = "token"
 
 

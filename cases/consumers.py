@@ -5,13 +5,11 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.ws import TOKEN_SUBPROTOCOL
+from accounts.ws import CLOSE_UNAUTHENTICATED, TOKEN_SUBPROTOCOL, token_group, user_group
 from cases import notify
-from cases.notify import user_group
 
-# Close code for "not authenticated": 4000–4999 are the application's own (RFC 6455 §7.4.2);
-# 4401 reads as HTTP's 401, and tells a handheld to log in again rather than retry.
-CLOSE_UNAUTHENTICATED = 4401
+# CLOSE_UNAUTHENTICATED (4401): 4000–4999 are the application's own (RFC 6455 §7.4.2); 4401
+# reads as HTTP's 401, and tells a handheld to log in again rather than retry.
 
 # Database ids are signed 64-bit; a larger number from a client must not reach the query.
 _MAX_ID = 2**63 - 1
@@ -49,13 +47,21 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.accept(subprotocol)
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.group = user_group(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_joined = [user_group(user.pk)]
+        if token := self.scope.get("auth_token"):
+            self.groups_joined.append(token_group(token.token_key))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.group = self.groups_joined[0]
         await self.accept(subprotocol)
 
     async def disconnect(self, code):
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def session_revoked(self, event):
+        """The token was revoked or the person disabled (``accounts.ws.sockets_close``)."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # A malformed or binary frame is ignored rather than allowed to crash the consumer.

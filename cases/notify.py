@@ -15,12 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from accounts.ws import user_group
+
 log = logging.getLogger("gridcity.notify")
-
-
-def user_group(user_id: int) -> str:
-    """The channel-layer group of one person's open websockets."""
-    return f"user.{user_id}"
 
 
 def notify(user_ids, *, kind: str, case=None, message: str) -> list:

@@ -349,3 +349,51 @@ def test_read_marks_the_users_own_notification_and_ignores_anyone_elses(people):
     theirs.refresh_from_db()
     assert mine.read_at is not None
     assert theirs.read_at is None
+
+
+# --- an open socket closes when its token or person stops being good ---------------------
+
+
+def test_revoking_the_device_closes_its_open_socket(people):
+    from accounts.models import Device
+
+    issued = token_issue(user=people.staff, device_id="pda-9")
+
+    @database_sync_to_async
+    def revoke():
+        with transaction.atomic():
+            device_revoke(
+                device=Device.objects.get(pk=issued.device.pk), by=people.admin, reason="lost"
+            )
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, URL, subprotocols=["token", issued.token])
+        assert (await ws.connect())[0]
+        await revoke()
+        assert await ws.receive_output(timeout=2) == {
+            "type": "websocket.close",
+            "code": CLOSE_UNAUTHENTICATED,
+        }
+
+    run(scenario)
+
+
+def test_disabling_a_person_closes_their_browser_socket_too(people):
+    headers = session_headers(people.staff)
+
+    @database_sync_to_async
+    def disable():
+        with transaction.atomic():
+            people.staff.is_active = False
+            people.staff.save()
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, URL, headers=headers)
+        assert (await ws.connect())[0]
+        await disable()
+        assert await ws.receive_output(timeout=2) == {
+            "type": "websocket.close",
+            "code": CLOSE_UNAUTHENTICATED,
+        }
+
+    run(scenario)
