@@ -432,6 +432,7 @@ class ExtensionDecision(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPROVED = "approved", _("Approved")
     DENIED = "denied", _("Denied")
+    WITHDRAWN = "withdrawn", _("Withdrawn")  # the case left the stage before a decision
 
 
 class CaseExtension(models.Model):

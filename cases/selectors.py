@@ -67,14 +67,21 @@ def cases_waiting_for(user: User) -> QuerySet[Case]:
     if user.role in (Role.DISPATCHER, Role.ADMIN):
         return cases.filter(
             Q(status__in=[Status.REPORTED, Status.FILED, Status.RETURNED, Status.HANDLED])
-            | Q(extensions__decision=ExtensionDecision.PENDING)
+            | _extension_waiting()
         ).distinct()
     if user.role == Role.SUPERVISOR:
         return cases.filter(
             Q(overdue=True, escalated=False, status__in=[Status.DISPATCHED, Status.HANDLING])
-            | Q(extensions__decision=ExtensionDecision.PENDING)
+            | _extension_waiting()
         ).distinct()
     return cases.none()
+
+
+def _extension_waiting() -> Q:
+    return Q(
+        extensions__decision=ExtensionDecision.PENDING,
+        status__in=[Status.DISPATCHED, Status.HANDLING],
+    )
 
 
 def cases_near(

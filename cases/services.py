@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import AssignmentKind, Department, GridAssignment, Role, User
-from cases.calendar import deadline
+from cases.calendar import calendar_current, deadline
 from cases.models import (
     Case,
     CaseExtension,
@@ -38,6 +38,7 @@ from cases.models import (
     Source,
     Stage,
     Status,
+    TimeUnit,
 )
 from cases.notify import notify
 from gridcity import coords
@@ -72,6 +73,8 @@ class CaseInvalid(ValueError):
 # --- who may do what ---------------------------------------------------------------------
 
 COMMAND_CENTRE = {Role.DISPATCHER, Role.ADMIN}
+# The states in which a department may ask for more time (延期).
+EXTENDABLE = [Status.DISPATCHED, Status.HANDLING]
 APPROVERS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
 SOURCE_OF_ROLE = {
@@ -226,6 +229,12 @@ def _step(
         at=now,
     )
     return locked
+
+
+def _later(old: datetime | None, new: datetime) -> datetime:
+    """A restarted stage's deadline: a fresh clock, but never earlier than one already given
+    (an extension or a hold may have pushed it further)."""
+    return new if old is None or new > old else old
 
 
 def _due(start: datetime, item: Item, stage: str) -> datetime:
@@ -429,7 +438,7 @@ def _dispatch_to(c: Case, department: Department | None, now: datetime) -> dict:
     c.department = department
     c.assignee = None
     c.dispatched_at = now
-    c.handle_due = _due(now, c.item, Stage.HANDLE)
+    c.handle_due = _later(c.handle_due, _due(now, c.item, Stage.HANDLE))
     c.overdue = False
     c.warned_at = None
     return {"department": department.code}
@@ -478,7 +487,7 @@ def case_return(*, case: Case, by: User, note: str) -> Case:
 
     def move(c, now):
         c.return_()
-        c.dispatch_due = _due(now, c.item, Stage.DISPATCH)
+        c.dispatch_due = _later(c.dispatch_due, _due(now, c.item, Stage.DISPATCH))
         return {"department": c.department.code if c.department_id else None}
 
     case = _step(
@@ -543,7 +552,7 @@ def case_request_verify(*, case: Case, by: User, note: str = "") -> Case:
     def move(c, now):
         c.request_verify()
         c.verifier = _verifier_for(c)
-        c.verify_due = _due(now, c.item, Stage.VERIFY)
+        c.verify_due = _later(c.verify_due, _due(now, c.item, Stage.VERIFY))
         return {"verifier": c.verifier.username if c.verifier else None}
 
     case = _step(case, action="request-verify", by=by, check=_command_centre, move=move, note=note)
@@ -575,7 +584,7 @@ def case_verify(
             return {"passed": True}
         c.verify_fail()
         c.dispatched_at = now
-        c.handle_due = max(c.handle_due or now, _due(now, c.item, Stage.HANDLE))
+        c.handle_due = _later(c.handle_due, _due(now, c.item, Stage.HANDLE))
         c.handled_at = None
         c.assignee = None
         c.overdue = False
@@ -625,14 +634,24 @@ def case_resume(*, case: Case, by: User, note: str = "") -> Case:
     """Back to the state it was suspended from; the time on hold is added to its deadlines."""
 
     def move(c, now):
-        held = now - c.suspended_at if c.suspended_at else None
+        since = c.suspended_at
         c.resume()
-        if held:
-            for field in ("file_due", "dispatch_due", "handle_due", "verify_due"):
-                if getattr(c, field) is not None:
-                    setattr(c, field, getattr(c, field) + held)
         c.suspended_at = None
-        return {"held_seconds": int(held.total_seconds()) if held else 0}
+        if since is None:
+            return {"held_seconds": 0}
+        calendar = calendar_current()
+        working = calendar.working_seconds_between(since, now) / 3600
+        for stage in (Stage.FILE, Stage.DISPATCH, Stage.HANDLE, Stage.VERIFY):
+            due = getattr(c, f"{stage}_due")
+            if due is None:
+                continue
+            # Each clock stops while the case is on hold, in its own unit: a round-the-clock
+            # limit gets the whole time back, a working-time limit the working time that passed.
+            if c.item.limit(stage)[1] == TimeUnit.CLOCK_HOURS:
+                setattr(c, f"{stage}_due", due + (now - since))
+            elif working > 0:
+                setattr(c, f"{stage}_due", calendar.deadline(due, working, TimeUnit.WORK_HOURS))
+        return {"held_seconds": int((now - since).total_seconds()), "held_working_hours": working}
 
     return _step(case, action="resume", by=by, check=_approver, move=move, note=note)
 
@@ -664,8 +683,6 @@ def case_merge(*, case: Case, by: User, master: Case, note: str = "") -> Case:
 
 
 # --- extension and escalation (no change of state, one timeline row each) -----------------
-
-EXTENDABLE = [Status.DISPATCHED, Status.HANDLING]
 
 
 @transaction.atomic

@@ -1,0 +1,152 @@
+"""People acting on one case at the same moment: the row lock lets exactly one of them through.
+
+Real threads, each with its own database connection, released together by a barrier, call the
+API as handhelds would. Only PostgreSQL shows what the row locks do (``select_for_update``
+waits for the first writer, then reads the row it committed); SpatiaLite serialises every
+writer on the whole file, so these tests are skipped there.
+"""
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from cases import services
+from cases.models import Case, CaseTransition, Notification
+from tests.cases.conftest import centre, report_body
+
+pytestmark = [
+    pytest.mark.postgis,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL + PostGIS: SpatiaLite has no row locks",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def all_at_once(calls):
+    """Run each ``call`` in its own thread and connection, released together; their results
+    (or the exception each raised) in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            prepare, act = call
+            ready = prepare()  # log in etc. before the start, so only the act races
+            barrier.wait(timeout=30)
+            results[i] = act(ready)
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            barrier.abort()
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def posting(user, url, body):
+    """A (prepare, act) pair for ``all_at_once``: a logged-in client that POSTs ``body``."""
+
+    def prepare():
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    def act(client):
+        response = client.post(url, body, format="json")
+        return response.status_code, response.json()
+
+    return prepare, act
+
+
+def filed_case(people, taxonomy) -> Case:
+    lon, lat = centre(people.grid_a)
+    case = services.case_report(
+        by=people.inspector_a, item=taxonomy.component, lon=lon, lat=lat, description="井盖缺失"
+    ).case
+    return services.case_file(case=case, by=people.dispatcher)
+
+
+def test_twenty_simultaneous_dispatches_let_exactly_one_through(people, taxonomy):
+    case = filed_case(people, taxonomy)
+    url = f"/api/v1/cases/{case.number}/dispatch/"
+
+    results = all_at_once([posting(people.dispatcher, url, {}) for _ in range(20)])
+
+    codes = sorted(code for code, _ in results)
+    assert codes == [200] + [409] * 19, codes
+    for code, body in results:
+        if code == 409:
+            # The losers waited for the winner's lock and saw the state it left.
+            assert body["error"]["code"] == "invalid_state"
+            assert body["error"]["status"] == "dispatched"
+        else:
+            assert body["status"] == "dispatched"
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == "dispatched"
+    assert CaseTransition.objects.filter(case=case, action="dispatch").count() == 1
+    # The side effect ran once too: one "new dispatch" for the department's staff.
+    assert Notification.objects.filter(case=case, user=people.staff, kind="dispatched").count() == 1
+
+
+def test_two_simultaneous_uploads_of_one_report_make_one_case(people, taxonomy):
+    body = report_body(people.grid_a, taxonomy.component, client_uuid=str(uuid.uuid4()))
+
+    results = all_at_once([posting(people.inspector_a, "/api/v1/cases/", body) for _ in range(2)])
+
+    assert sorted(code for code, _ in results) == [200, 201], results
+    (_, first), (_, second) = results
+    assert first["number"] == second["number"]
+    case = Case.objects.get(client_uuid=body["client_uuid"])
+    assert Case.objects.count() == 1
+    assert CaseTransition.objects.filter(case=case).count() == 1  # one "report" row
+    # The loser's case number was given back with its transaction: the next report is -000002.
+    lon, lat = centre(people.grid_b)
+    nxt = services.case_report(by=people.inspector_b, item=taxonomy.event, lon=lon, lat=lat).case
+    assert nxt.number.rsplit("-", 1)[1] == "000002"
+
+
+def verifying_case(people, taxonomy) -> Case:
+    case = filed_case(people, taxonomy)
+    case = services.case_dispatch(case=case, by=people.dispatcher)
+    case = services.case_accept(case=case, by=people.staff)
+    case = services.case_handle(case=case, by=people.staff, note="已补齐井盖")
+    return services.case_request_verify(case=case, by=people.dispatcher)
+
+
+def test_a_pass_and_a_fail_at_once_verify_the_case_once(people, taxonomy):
+    # Ten cases, each verified passed by its inspector and failed by the supervisor at the
+    # same moment: one race of two is over too fast to show a missing lock every time.
+    cases = [verifying_case(people, taxonomy) for _ in range(10)]
+    calls = []
+    for case in cases:
+        url = f"/api/v1/cases/{case.number}/verify/"
+        calls.append(posting(people.inspector_a, url, {"passed": True, "note": "现场核查通过"}))
+        calls.append(posting(people.supervisor, url, {"passed": False, "note": "井盖仍松动"}))
+
+    results = all_at_once(calls)
+
+    for i, case in enumerate(cases):
+        (passed_code, passed_body), (failed_code, failed_body) = results[2 * i : 2 * i + 2]
+        assert sorted([passed_code, failed_code]) == [200, 409], (passed_code, failed_code)
+        case = Case.objects.get(pk=case.pk)
+        passed_won = passed_code == 200
+        assert case.status == ("closed" if passed_won else "dispatched")
+        assert case.rework_count == (0 if passed_won else 1)
+        loser = failed_body if passed_won else passed_body
+        assert loser["error"]["code"] == "invalid_state"
+        assert loser["error"]["status"] == case.status
+        assert CaseTransition.objects.filter(case=case, action="verify").count() == 1
