@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0001_case_workflow'),
+        ("cases", "0001_case_workflow"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='caseextension',
-            name='decision',
-            field=models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('denied', 'Denied'), ('withdrawn', 'Withdrawn')], default='pending', max_length=10, verbose_name='decision'),
+            model_name="caseextension",
+            name="decision",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("approved", "Approved"),
+                    ("denied", "Denied"),
+                    ("withdrawn", "Withdrawn"),
+                ],
+                default="pending",
+                max_length=10,
+                verbose_name="decision",
+            ),
         ),
     ]
