@@ -1,0 +1,85 @@
+"""manage.py seed_demo_cases --days D --per-day N [--seed S] [--end YYYY-MM-DD]: case history."""
+
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cases.demo import BATCH_SIZE, DEMO_DISTRICT, demo_cases_seed
+from gridcity.models import District
+from gridcity.progress import StageProgress
+
+
+def _days(n: int) -> str:
+    return f"{n:,} day" if n == 1 else f"{n:,} days"
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Write a realistic case history for the demo city: N cases a day for the D days before "
+        "--end (default today, Asia/Shanghai), each with its timeline, deadlines on the working "
+        "calendar and a status that fits its age. Needs the demo city (seed_demo_city). "
+        "Deterministic for a seed. One transaction per day: after Ctrl-C, run the same command "
+        "again and it continues with the days not yet written."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=_positive, required=True, help="how many days")
+        parser.add_argument("--per-day", type=_positive, required=True, help="cases a day")
+        parser.add_argument("--seed", type=int, default=2026, help="same seed, same history")
+        parser.add_argument(
+            "--end",
+            type=date.fromisoformat,
+            default=None,
+            help="the day after the last day written (YYYY-MM-DD; default today)",
+        )
+        parser.add_argument(
+            "--district", default=DEMO_DISTRICT, help="district code (default: the demo city)"
+        )
+        parser.add_argument("--batch-size", type=_positive, default=BATCH_SIZE)
+
+    def handle(self, *args, **opts):
+        district = District.objects.filter(code=opts["district"]).first()
+        if district is None:
+            raise CommandError(
+                f"There is no district {opts['district']}. Build the demo city first: "
+                "`manage.py seed_demo_city` (its people and case taxonomy come with it)."
+            )
+        started = time.monotonic()
+        progress = StageProgress(enabled=opts["verbosity"] > 0)
+        try:
+            counts = demo_cases_seed(
+                days=opts["days"],
+                per_day=opts["per_day"],
+                seed=opts["seed"],
+                end=opts["end"],
+                district=district,
+                batch_size=opts["batch_size"],
+                progress=progress,
+            )
+        except ValueError as exc:  # DemoCasesMissing says what to run first
+            raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Interrupted: the day being written was rolled back, the days before it are "
+                "stored. Run the same command again to continue."
+            ) from None
+        finally:
+            progress.close()
+        if opts["verbosity"] > 0:
+            elapsed = time.monotonic() - started
+            rate = counts["cases"] / elapsed if elapsed else 0
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{counts['cases']:,} cases with {counts['steps']:,} timeline steps over "
+                    f"{_days(counts['days written'])} in {elapsed:.1f} s ({rate:,.0f} cases/s); "
+                    f"{_days(counts['days skipped'])} already there, skipped."
+                )
+            )
