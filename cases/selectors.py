@@ -22,33 +22,66 @@ from gridcity.models import Street, WorkGrid
 SEES_EVERY_CASE = {Role.ADMIN, Role.HOTLINE}
 
 
-def _streets_under(prefix: str) -> QuerySet:
-    return Street.objects.filter(code__startswith=prefix).values("id")
+def _ids(queryset) -> list[int]:
+    return list(queryset.values_list("id", flat=True))
 
 
 def case_scope_rule(user: User) -> Q | None:
-    """The Q a user's visible cases satisfy; None when they see every case."""
+    """The Q a user's visible cases satisfy; None when they see every case.
+
+    The few grids and streets behind it (an inspector's grids, a supervisor's street, a
+    district's ten streets, hand-made grants) are read first, so the database gets plain
+    ``IN`` lists it can combine with its indexes rather than OR-ed subqueries that make it walk
+    the whole table in date order.
+    """
     if user.is_superuser or user.role in SEES_EVERY_CASE:
         return None
-    rule = Q(reporter=user) | Q(verifier=user)
-    rule |= Q(street__in=_granted(user, "gridcity.view_street", Street))
-    rule |= Q(grid__in=_granted(user, "gridcity.view_workgrid", WorkGrid))
+    rule = Q(reporter_id=user.pk) | Q(verifier_id=user.pk)
+    grids = _ids(_granted(user, "gridcity.view_workgrid", WorkGrid))
+    streets = _ids(_granted(user, "gridcity.view_street", Street))
     if user.role == Role.INSPECTOR:
-        rule |= Q(
-            grid__in=GridAssignment.objects.filter(inspector=user, valid_to__isnull=True).values(
-                "grid_id"
-            )
-        )
+        grids += GridAssignment.objects.filter(
+            inspector_id=user.pk, valid_to__isnull=True
+        ).values_list("grid_id", flat=True)
     elif user.role == Role.STAFF and user.department_id:
         rule |= Q(department_id=user.department_id)
     elif user.role in (Role.SUPERVISOR, Role.DISPATCHER) and (prefix := scope_prefix(user)):
-        rule |= Q(street__in=_streets_under(prefix))
+        streets += _ids(Street.objects.filter(code__startswith=prefix))
+    if grids:
+        rule |= Q(grid_id__in=sorted(set(grids)))
+    if streets:
+        rule |= Q(street_id__in=sorted(set(streets)))
     return rule
+
+
+# What a list row shows: the case's own columns and the codes and names of what it points at,
+# never the polygons of its grid and street.
+LIST_FIELDS = [
+    "number",
+    "status",
+    "source",
+    "description",
+    "address",
+    "point",
+    "handle_due",
+    "overdue",
+    "escalated",
+    "rework_count",
+    "created_at",
+    "updated_at",
+    "reporter_id",
+    "verifier_id",
+    "item__code",
+    "item__name",
+    "grid__code",
+    "street__code",
+    "department__code",
+]
 
 
 def cases_visible_to(user: User | AnonymousUser) -> QuerySet[Case]:
     """The cases a user may see, with what a list shows loaded."""
-    cases = Case.objects.select_related("item", "grid", "street", "department")
+    cases = Case.objects.select_related("item", "grid", "street", "department").only(*LIST_FIELDS)
     if not user.is_authenticated or not user.is_active:
         return cases.none()
     rule = case_scope_rule(user)

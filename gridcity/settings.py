@@ -113,7 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite"
         del DATABASES["default"]["TEST"]
     SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    # 0 by default: under ASGI every request runs in a new thread, and persistent connections
+    # pile up until PostgreSQL refuses more. A WSGI deployment (gunicorn) may set it to 60.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 IS_POSTGIS = DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis"
 
