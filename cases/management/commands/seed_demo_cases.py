@@ -6,6 +6,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.demo import BATCH_SIZE, DEMO_DISTRICT, demo_cases_seed
+from cases.models import Case
 from gridcity.models import District
 from gridcity.progress import StageProgress
 
@@ -44,6 +45,11 @@ class Command(BaseCommand):
             "--district", default=DEMO_DISTRICT, help="district code (default: the demo city)"
         )
         parser.add_argument("--batch-size", type=_positive, default=BATCH_SIZE)
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing if the district already has cases (what `make run` uses)",
+        )
 
     def handle(self, *args, **opts):
         district = District.objects.filter(code=opts["district"]).first()
@@ -52,6 +58,10 @@ class Command(BaseCommand):
                 f"There is no district {opts['district']}. Build the demo city first: "
                 "`manage.py seed_demo_city` (its people and case taxonomy come with it)."
             )
+        if opts["if_empty"] and Case.objects.filter(district=district).exists():
+            if opts["verbosity"] > 0:
+                self.stdout.write("The district already has cases; demo cases not written.")
+            return
         started = time.monotonic()
         progress = StageProgress(enabled=opts["verbosity"] > 0)
         try:
