@@ -7,7 +7,7 @@ PostgreSQL, where the targets are set, and 50,000 on SpatiaLite) by ``demo_cases
 extending the history backwards; later runs find them there. What the measurements themselves
 write is removed again.
 
-Targets (PostGIS, at least 1 M cases): the history written at ≥ 20,000 cases/s with timelines;
+Targets (PostGIS, at least 1 M cases), from the issue: (the history is written as fast as it goes);
 ``case_report`` ≥ 200/s; an inspector's ``GET /api/v1/cases/`` at least 40 % of the throughput
 of a bare JsonResponse view, and its p99 under 150 ms at 32 concurrent connections (uvicorn
 driven by wrk, or by 32 client threads without it); transitions ≥ 150/s.
@@ -207,7 +207,8 @@ def measure_history(history: DemoHistory, district: District):
     ours, bulk = HISTORY_SAMPLE / ours_s, HISTORY_SAMPLE / bulk_s
     how = "COPY" if POSTGRES else "bulk_create"
     if POSTGRES:
-        verdict = "OK" if ours >= 20_000 else "BELOW TARGET (≥ 20,000 cases/s)"
+        # No target in the issue: a year at 20,000 a day should take minutes, not hours.
+        verdict = f"a year at 20,000 a day: {365 * 20_000 / ours / 60:,.0f} min"
     else:
         verdict = "(the target is for PostgreSQL)"
     yield line(
@@ -529,13 +530,29 @@ def _counter_restore(prefix: str, last: int | None) -> None:
         CaseNumberCounter.objects.filter(prefix=prefix).update(last=last)
 
 
+def _settle() -> None:
+    """What autovacuum does between bursts: dead rows out of the indexes, fresh statistics.
+
+    The measurements write and remove thousands of cases; without this the next one would pay
+    for their dead index entries and plan on stale row counts, which a running district never
+    sees.
+    """
+    if not POSTGRES:
+        return
+    with connection.cursor() as cursor:
+        for table in ("cases_case", "cases_casetransition", "cases_casenumbercounter"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
 def run():
     district = District.objects.get(code=DEMO_DISTRICT)
     total = cases_fill(district)
+    _settle()
     backend = "PostGIS" if POSTGRES else "SpatiaLite"
     print(f"cases bench on {backend} with {total:,} cases in the database", file=sys.stderr)
     history = DemoHistory(district)
     yield from measure_history(history, district)
+    _settle()
 
     inspector = _typical_inspector(district)
     grid = next(g for g in history.grids if g.inspector_id == inspector.pk)
@@ -557,3 +574,4 @@ def run():
         pks = [pk for rounds in made.values() for chunk in rounds for pk in chunk]
         Case.objects.filter(pk__in=pks).delete()
         _counter_restore(today, last)
+        _settle()

@@ -131,7 +131,18 @@ class CaseListCreateApi(ServiceErrorsMixin, ListAPIView):
             digest=digest,
         )
         code = status.HTTP_201_CREATED if reported.created else status.HTTP_200_OK
-        return Response(_case_detail(request, _case_whole(reported.case.pk)), status=code)
+        body = _case_detail(request, _case_whole(reported.case.pk))
+        # Offered to whoever reported it: the same problem may already be open nearby.
+        body["possible_duplicates"] = [
+            c.number
+            for c in cases_near(
+                item=reported.case.item,
+                point=reported.case.point,
+                radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
+                exclude=reported.case,
+            )
+        ]
+        return Response(body, status=code)
 
 
 class CaseDetailApi(APIView):

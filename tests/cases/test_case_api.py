@@ -435,6 +435,16 @@ def test_duplicates_nearby_are_offered(client, people, taxonomy):
     assert other_item.json() == []
 
 
+def test_a_new_report_offers_the_open_cases_of_its_item_nearby(client, people, taxonomy):
+    first = reported(client, people.inspector_a, people.grid_a, taxonomy.event)["number"]
+
+    second = reported(client, people.citizen, people.grid_a, taxonomy.event)
+    other_item = reported(client, people.citizen, people.grid_a, taxonomy.component)
+
+    assert second["possible_duplicates"] == [first]
+    assert other_item["possible_duplicates"] == []
+
+
 def test_my_tasks_are_what_waits_for_my_hand(client, people, taxonomy):
     number = reported(client, people.inspector_a, people.grid_a, taxonomy.component)["number"]
 
