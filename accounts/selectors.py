@@ -36,6 +36,32 @@ def _granted(user: User, perm: str, klass) -> QuerySet:
     ).values("pk")
 
 
+def granted_hierarchy_ids(user: User) -> tuple[list[int], list[int]]:
+    """(grid ids, street ids) on which the user, or a group of theirs, was granted ``view_*``
+    by hand (django-guardian), in one query: the same answer as two ``_granted`` calls, which
+    a case list would otherwise pay on every request."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    types = ContentType.objects.get_for_models(WorkGrid, Street)  # cached by Django
+    wanted = Q(permission__codename="view_workgrid", content_type=types[WorkGrid]) | Q(
+        permission__codename="view_street", content_type=types[Street]
+    )
+    rows = (
+        UserObjectPermission.objects.filter(wanted, user_id=user.pk)
+        .values_list("content_type_id", "object_pk")
+        .union(
+            GroupObjectPermission.objects.filter(wanted, group__user=user).values_list(
+                "content_type_id", "object_pk"
+            )
+        )
+    )
+    grids, streets = [], []
+    for type_id, pk in rows:
+        (grids if type_id == types[WorkGrid].pk else streets).append(int(pk))
+    return grids, streets
+
+
 def scope_prefix(user: User) -> str | None:
     """The code that prefixes every unit a supervisor, dispatcher or street office oversees."""
     if user.role in (Role.SUPERVISOR, Role.DISPATCHER):

@@ -15,9 +15,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import GridAssignment, Role, User
-from accounts.selectors import _granted, scope_prefix
+from accounts.selectors import granted_hierarchy_ids, scope_prefix
 from cases.models import Case, CaseExtension, ExtensionDecision, Item, Status
-from gridcity.models import Street, WorkGrid
+from gridcity.models import Street
 
 SEES_EVERY_CASE = {Role.ADMIN, Role.HOTLINE}
 
@@ -37,8 +37,7 @@ def case_scope_rule(user: User) -> Q | None:
     if user.is_superuser or user.role in SEES_EVERY_CASE:
         return None
     rule = Q(reporter_id=user.pk) | Q(verifier_id=user.pk)
-    grids = _ids(_granted(user, "gridcity.view_workgrid", WorkGrid))
-    streets = _ids(_granted(user, "gridcity.view_street", Street))
+    grids, streets = granted_hierarchy_ids(user)
     if user.role == Role.INSPECTOR:
         grids += GridAssignment.objects.filter(
             inspector_id=user.pk, valid_to__isnull=True

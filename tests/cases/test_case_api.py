@@ -490,3 +490,53 @@ def test_the_inbox_lists_and_marks_read(client, people, taxonomy):
     assert client.get("/api/v1/me/notifications/", {"unread": 1}).json()["results"] == []
     client.force_login(people.dispatcher)
     assert client.post(f"/api/v1/me/notifications/{inbox[0]['id']}/read/").status_code == 404
+
+
+def test_a_street_lent_by_hand_shows_its_cases_and_lets_the_supervisor_act(
+    client, people, taxonomy
+):
+    from guardian.shortcuts import assign_perm
+
+    in_b = reported(client, people.inspector_b, people.grid_b, taxonomy.component)["number"]
+    client.force_login(people.supervisor)
+    assert client.get(f"/api/v1/cases/{in_b}/").status_code == 404
+
+    assign_perm("gridcity.view_street", people.supervisor, people.grid_b.community.street)
+
+    assert client.get(f"/api/v1/cases/{in_b}/").status_code == 200
+    act(client, people.dispatcher, in_b, "file")
+    act(client, people.dispatcher, in_b, "dispatch")
+    assert act(client, people.supervisor, in_b, "escalate").status_code == 200
+
+
+def test_a_grid_covered_by_a_neighbour_shows_its_cases_through_a_group(client, people, taxonomy):
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    in_b = reported(client, people.inspector_b, people.grid_b, taxonomy.component)["number"]
+    cover = Group.objects.create(name="cover grid B")
+    people.inspector_a.groups.add(cover)
+    assign_perm("gridcity.view_workgrid", cover, people.grid_b)
+    client.force_login(people.inspector_a)
+
+    listed = {c["number"] for c in client.get("/api/v1/cases/").json()["results"]}
+
+    assert in_b in listed
+
+
+def test_the_hand_written_list_row_matches_the_declared_fields(client, people, taxonomy):
+    from rest_framework import serializers
+
+    from cases.api.serializers import CaseListSerializer
+    from cases.selectors import cases_visible_to
+
+    number = reported(client, people.inspector_a, people.grid_a, taxonomy.component)["number"]
+    act(client, people.dispatcher, number, "file")
+    act(client, people.dispatcher, number, "dispatch")
+    case = cases_visible_to(people.dispatcher).get(number=number)
+
+    fast = CaseListSerializer(case).data
+    generic = serializers.ModelSerializer.to_representation(CaseListSerializer(), case)
+
+    assert fast == generic
+    assert list(fast) == CaseListSerializer.Meta.fields
