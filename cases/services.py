@@ -17,8 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
@@ -275,15 +274,27 @@ def case_number_next(prefix_code: str, at: datetime) -> str:
     """
     day = timezone.localtime(at, timezone=_tz()).strftime("%Y%m%d")
     prefix = f"{prefix_code}-{day}"
-    updated = CaseNumberCounter.objects.filter(prefix=prefix).update(last=F("last") + 1)
-    if not updated:
+    last = _counter_increment(prefix)
+    if last is None:
         try:
             with transaction.atomic():
                 CaseNumberCounter.objects.create(prefix=prefix, last=1)
-        except IntegrityError:
-            CaseNumberCounter.objects.filter(prefix=prefix).update(last=F("last") + 1)
-    last = CaseNumberCounter.objects.get(prefix=prefix).last
+            last = 1
+        except IntegrityError:  # another report created the day's row first
+            last = _counter_increment(prefix)
     return f"{prefix}-{last:06d}"
+
+
+def _counter_increment(prefix: str) -> int | None:
+    """``UPDATE … RETURNING``: increment and read the day's counter in one statement (SQLite
+    3.35+ and PostgreSQL); None when the day has no row yet."""
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last = last + 1 WHERE prefix = %s RETURNING last", [prefix]
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _tz():
@@ -341,9 +352,9 @@ def case_report(
                 point=Point(lon, lat, srid=4326),
                 address=address,
                 grid_id=place.grid_id,
-                community_id=_id_of("community", place.community.code),
-                street_id=_id_of("street", place.street.code),
-                district_id=_id_of("district", place.district.code),
+                community_id=place.community.id,
+                street_id=place.street.id,
+                district_id=place.district.id,
                 reporter=by,
                 contact_name=contact_name,
                 contact_phone=contact_phone,
@@ -376,13 +387,6 @@ def _replayed(existing: Case, digest: str, by: User) -> Reported:
             code="client_uuid_reused",
         )
     return Reported(existing, False)
-
-
-def _id_of(level: str, code: str) -> int:
-    from gridcity.models import Community, District, Street
-
-    model = {"community": Community, "street": Street, "district": District}[level]
-    return model.objects.values_list("id", flat=True).get(code=code)
 
 
 # --- routing ---------------------------------------------------------------------------------

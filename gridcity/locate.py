@@ -26,6 +26,7 @@ from gridcity.models import Community, District, Street, WorkGrid
 class Place:
     code: str
     name: str
+    id: int = 0  # the row's primary key, for a caller that stores the place
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +67,10 @@ def _location_of(grid: WorkGrid) -> Location:
     district = street.district
     return Location(
         grid_id=grid.id,
-        grid=Place(grid.code, grid.name),
-        community=Place(community.code, community.name),
-        street=Place(street.code, street.name),
-        district=Place(district.code, district.name),
+        grid=Place(grid.code, grid.name, grid.id),
+        community=Place(community.code, community.name, community.id),
+        street=Place(street.code, street.name, street.id),
+        district=Place(district.code, district.name, district.id),
     )
 
 
