@@ -462,3 +462,32 @@ def test_a_history_cannot_end_after_today(city):
             f"--end={END + timedelta(days=1)}",
             verbosity=0,
         )
+
+
+def test_if_empty_starts_anyway_when_the_taxonomy_is_missing(small_city, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command(
+        "seed_demo_cases",
+        "--days",
+        "1",
+        "--per-day",
+        "5",
+        "--if-empty",
+        "--district",
+        small_city.district.code,
+        verbosity=0,
+    )
+
+    assert "Demo cases not written" in capsys.readouterr().err
+    with pytest.raises(CommandError):
+        call_command(
+            "seed_demo_cases",
+            "--days",
+            "1",
+            "--per-day",
+            "5",
+            "--district",
+            small_city.district.code,
+            verbosity=0,
+        )
