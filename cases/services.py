@@ -684,6 +684,10 @@ def case_merge(*, case: Case, by: User, master: Case, note: str = "") -> Case:
         raise CaseInvalid("master", _("A case cannot be a duplicate of itself."))
     if master.master_id is not None:
         raise CaseInvalid("master", _("That case is itself a duplicate."))
+    if master.status in (Status.REJECTED, Status.CANCELLED):
+        # A closed master is fine (the problem was solved; the reporter is told so), but one
+        # that was never a case would leave the duplicate's problem with nobody.
+        raise CaseInvalid("master", _("That case was rejected or cancelled."))
 
     def move(c, now):
         c.merge()

@@ -275,3 +275,15 @@ def test_a_state_that_does_not_allow_it_gets_409_with_the_current_state(client, 
         "status": "reported",
     }
     assert "Reported" in refused.json()["error"]["message"]
+
+
+def test_a_duplicate_cannot_be_merged_into_a_rejected_case(client, people, taxonomy):
+    master = reported(client, people.inspector_a, people.grid_a, taxonomy.event)["number"]
+    act(client, people.dispatcher, master, "reject", note="不符合立案条件")
+    duplicate = reported(client, people.citizen, people.grid_a, taxonomy.event)["number"]
+
+    refused = act(client, people.dispatcher, duplicate, "merge", master=master)
+
+    assert refused.status_code == 400
+    assert "master" in refused.json()["error"]["fields"]
+    assert Case.objects.get(number=duplicate).status == "reported"
