@@ -34,6 +34,7 @@ from cases.models import (
     Item,
     Notification,
     Ownership,
+    Resolution,
     Source,
     Stage,
     Status,
@@ -705,6 +706,31 @@ def case_merge(*, case: Case, by: User, master: Case, note: str = "") -> Case:
             % {"case": case.number, "master": master.number},
         )
     return case
+
+
+@transaction.atomic
+def case_rate(*, case: Case, by: User, rating: int, note: str = "") -> Case:
+    """综合评价 by the reporter: 1–5 once the case is closed as resolved, once."""
+    if not 1 <= rating <= 5:
+        raise CaseInvalid("rating", _("Rate from 1 to 5."))
+    locked = _lock(case)
+    if by.pk != locked.reporter_id:
+        raise CaseForbidden(_("Only the person who reported a case may rate it."))
+    if locked.status != Status.CLOSED or locked.resolution != Resolution.RESOLVED:
+        raise _refuse(locked, "rate")
+    if locked.rating is not None:
+        raise CaseConflict(locked, _("This case is already rated."), code="already_rated")
+    locked.rating = rating
+    locked.save(update_fields=["rating", "updated_at"])
+    _record(
+        locked,
+        action="rate",
+        by=by,
+        from_state=locked.status,
+        note=note,
+        detail={"rating": rating},
+    )
+    return locked
 
 
 # --- extension and escalation (no change of state, one timeline row each) -----------------

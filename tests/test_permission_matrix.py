@@ -57,6 +57,7 @@ def case_at(p, state: str) -> str:
         "handled": ["file", "dispatch", "accept", "handle"],
         "verifying": ["file", "dispatch", "accept", "handle", "request_verify"],
         "suspended": ["file", "dispatch", "suspend"],
+        "closed": ["file", "dispatch", "accept", "handle", "close"],
     }[state]
     for step in path:
         by = p.staff if step in ("accept", "handle", "return", "extend") else p.dispatcher
@@ -162,6 +163,8 @@ MATRIX = {
     "case-extend-approve": (numbered("extension"), {"POST": acting(APPROVERS)}),
     "case-extend-deny": (numbered("extension"), {"POST": acting(APPROVERS)}),
     "case-escalate": (numbered("dispatched"), {"POST": acting(APPROVERS)}),
+    # Only the reporter (inspector A) rates; an administrator may not speak for them.
+    "case-rate": (numbered("closed"), {"POST": acting(["inspector_a"])}),
     "my-tasks": (lambda p: {}, {"GET": SIGNED_IN}),
     "my-notifications": (lambda p: {}, {"GET": SIGNED_IN}),
     "my-notifications-read-all": (lambda p: {}, {"POST": SIGNED_IN}),
@@ -181,6 +184,7 @@ QUERY = {
     "case-handle": {"note": "matrix"},
     "case-suspend": {"note": "matrix"},
     "case-verify": {"passed": True},
+    "case-rate": {"rating": 5},
     "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
 }
 

@@ -268,6 +268,10 @@ class ExtendInputSerializer(NoteInputSerializer):
     unit = serializers.ChoiceField(choices=TimeUnit.choices)
 
 
+class RateInputSerializer(NoteInputSerializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+
+
 class MergeInputSerializer(NoteInputSerializer):
     master = serializers.CharField(max_length=24, help_text="number of the case this repeats")
 

@@ -243,6 +243,10 @@ ACTIONS = {
         s.NoteInputSerializer,
         lambda c, u, d: services.case_escalate(case=c, by=u, note=d["note"]),
     ),
+    "rate": (
+        s.RateInputSerializer,
+        lambda c, u, d: services.case_rate(case=c, by=u, rating=d["rating"], note=d["note"]),
+    ),
     "merge": (
         s.MergeInputSerializer,
         lambda c, u, d: services.case_merge(

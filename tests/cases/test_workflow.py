@@ -287,3 +287,17 @@ def test_a_duplicate_cannot_be_merged_into_a_rejected_case(client, people, taxon
     assert refused.status_code == 400
     assert "master" in refused.json()["error"]["fields"]
     assert Case.objects.get(number=duplicate).status == "reported"
+
+
+def test_the_reporter_rates_a_resolved_case_once(client, people, taxonomy):
+    number = handled_case(client, people, taxonomy)
+    assert act(client, people.inspector_a, number, "rate", rating=4).status_code == 409
+    act(client, people.dispatcher, number, "close")
+
+    assert act(client, people.inspector_a, number, "rate", rating=9).status_code == 400
+    assert act(client, people.dispatcher, number, "rate", rating=5).status_code == 403
+    rated = act(client, people.inspector_a, number, "rate", rating=4, note="处理及时")
+    assert rated.status_code == 200 and rated.json()["rating"] == 4
+    again = act(client, people.inspector_a, number, "rate", rating=1)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_rated"
+    assert Case.objects.get(number=number).rating == 4
