@@ -16,14 +16,10 @@ from django.utils import timezone
 
 from accounts.models import GridAssignment, Role, User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
-from cases.models import Case, CaseExtension, ExtensionDecision, Item, Status
+from cases.models import OPEN_STATES, Case, ExtensionDecision, Item, Status
 from gridcity.models import Street
 
 SEES_EVERY_CASE = {Role.ADMIN, Role.HOTLINE}
-
-
-def _ids(queryset) -> list[int]:
-    return list(queryset.values_list("id", flat=True))
 
 
 def case_scope_rule(user: User) -> Q | None:
@@ -45,7 +41,7 @@ def case_scope_rule(user: User) -> Q | None:
     elif user.role == Role.STAFF and user.department_id:
         rule |= Q(department_id=user.department_id)
     elif user.role in (Role.SUPERVISOR, Role.DISPATCHER) and (prefix := scope_prefix(user)):
-        streets += _ids(Street.objects.filter(code__startswith=prefix))
+        streets += Street.objects.filter(code__startswith=prefix).values_list("id", flat=True)
     if grids:
         rule |= Q(grid_id__in=sorted(set(grids)))
     if streets:
@@ -122,15 +118,7 @@ def cases_near(
     """Open cases of the same item within ``radius_m`` of ``point``: likely duplicates."""
     found = Case.objects.filter(
         item=item,
-        status__in=[
-            Status.REPORTED,
-            Status.FILED,
-            Status.DISPATCHED,
-            Status.RETURNED,
-            Status.HANDLING,
-            Status.HANDLED,
-            Status.VERIFYING,
-        ],
+        status__in=[s for s in OPEN_STATES if s != Status.SUSPENDED],
         # A box in degrees first (uses the spatial index on every backend; ``dwithin`` means
         # degrees on PostGIS but metres on SpatiaLite), then the exact distance in metres.
         point__intersects=_box_around(point, radius_m),
@@ -170,7 +158,3 @@ def cases_due_soon(now: datetime, until: datetime) -> QuerySet[Case]:
         handle_due__lt=until,
         warned_at__isnull=True,
     )
-
-
-def extension_pending(case: Case) -> CaseExtension | None:
-    return case.extensions.filter(decision=ExtensionDecision.PENDING).first()

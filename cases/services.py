@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
@@ -33,7 +34,6 @@ from cases.models import (
     ExtensionDecision,
     Item,
     Notification,
-    Ownership,
     Resolution,
     Source,
     Stage,
@@ -43,8 +43,6 @@ from cases.models import (
 from cases.notify import notify
 from gridcity import coords
 from gridcity.locate import grid_at
-
-SHANGHAI = "Asia/Shanghai"
 
 
 class CaseConflict(Exception):
@@ -93,9 +91,9 @@ def _in_area(user: User, case: Case) -> bool:
     The street's code against the person's scope first (one small query); the hand-made
     grants only when that says no.
     """
-    from accounts.selectors import _granted, scope_prefix
+    from accounts.selectors import granted_hierarchy_ids, scope_prefix
     from cases.selectors import SEES_EVERY_CASE
-    from gridcity.models import Street, WorkGrid
+    from gridcity.models import Street
 
     if user.is_superuser or user.role in SEES_EVERY_CASE:
         return True
@@ -106,10 +104,8 @@ def _in_area(user: User, case: Case) -> bool:
         and Street.objects.filter(pk=case.street_id, code__startswith=prefix).exists()
     ):
         return True
-    return (
-        _granted(user, "gridcity.view_street", Street).filter(pk=case.street_id).exists()
-        or _granted(user, "gridcity.view_workgrid", WorkGrid).filter(pk=case.grid_id).exists()
-    )
+    grids, streets = granted_hierarchy_ids(user)
+    return case.street_id in streets or case.grid_id in grids
 
 
 def _of_department(user: User, case: Case) -> bool:
@@ -273,7 +269,7 @@ def case_number_next(prefix_code: str, at: datetime) -> str:
     The counter row is locked for the increment, so numbers are unique and gap-free per day
     even when handhelds upload at once (the lock is held only by the reporting transaction).
     """
-    day = timezone.localtime(at, timezone=_tz()).strftime("%Y%m%d")
+    day = timezone.localtime(at, timezone=timezone.get_default_timezone()).strftime("%Y%m%d")
     prefix = f"{prefix_code}-{day}"
     last = _counter_increment(prefix)
     if last is None:
@@ -296,12 +292,6 @@ def _counter_increment(prefix: str) -> int | None:
         )
         row = cursor.fetchone()
     return row[0] if row else None
-
-
-def _tz():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(SHANGHAI)
 
 
 @dataclass(frozen=True)
@@ -337,8 +327,8 @@ def case_report(
             return _replayed(existing, digest, by)
     if not item.active:
         raise CaseInvalid("item", _("This item is no longer in use."))
-    if crs != "wgs84":
-        lon, lat = coords.convert(lon, lat, crs, "wgs84")
+    at = Where.of(lon, lat, crs)
+    lon, lat = at.lon, at.lat
     place = grid_at(lon, lat)
     if place is None:
         raise CaseInvalid("lon", _("This point lies outside every work grid of the district."))
@@ -396,11 +386,8 @@ def _replayed(existing: Case, digest: str, by: User) -> Reported:
 def routing_proposal(case: Case) -> Department | None:
     """Where a case should go: the item's department for components (owner first); for events
     the street office of the case's street (locality first) unless the item names its own."""
-    item = case.item
-    if item.department_id and item.ownership == Ownership.OWNER:
-        return item.department
-    if item.department_id and item.ownership == Ownership.LOCALITY:
-        return item.department
+    if case.item.department_id:
+        return case.item.department
     if case.street_id:
         return Department.objects.filter(street_id=case.street_id).order_by("code").first()
     return None
@@ -516,7 +503,7 @@ def case_return(*, case: Case, by: User, note: str) -> Case:
         case, action="return", by=by, check=_department, move=move, note=note, note_required=True
     )
     notify(
-        _command_centre_of(case),
+        _people_over(case, Role.DISPATCHER),
         kind=Notification.Kind.RETURNED,
         case=case,
         message=_("Case %s returned") % case.number,
@@ -772,7 +759,7 @@ def case_extend(*, case: Case, by: User, amount: int, unit: str, note: str) -> C
         detail={"amount": amount, "unit": unit},
     )
     notify(
-        _approvers_of(locked),
+        _people_over(locked, Role.DISPATCHER, Role.SUPERVISOR),
         kind=Notification.Kind.EXTENSION,
         case=locked,
         message=_("Extension requested for %s") % locked.number,
@@ -846,34 +833,13 @@ def case_escalate(*, case: Case, by: User | None, note: str = "") -> Case:
 # --- sweeps (periodic tasks call these) -----------------------------------------------------
 
 
-def _command_centre_of(case: Case) -> list[int]:
+def _people_over(case: Case, *roles: str) -> list[int]:
+    """The active people of ``roles`` whose street or district holds the case."""
     return list(
-        User.objects.filter(role=Role.DISPATCHER, is_active=True)
-        .filter(_area_rule(case))
+        User.objects.filter(role__in=roles, is_active=True)
+        .filter(Q(street_id=case.street_id) | Q(district_id=case.district_id))
         .values_list("pk", flat=True)
     )
-
-
-def _approvers_of(case: Case) -> list[int]:
-    return list(
-        User.objects.filter(role__in=[Role.DISPATCHER, Role.SUPERVISOR], is_active=True)
-        .filter(_area_rule(case))
-        .values_list("pk", flat=True)
-    )
-
-
-def _supervisors_of(case: Case) -> list[int]:
-    return list(
-        User.objects.filter(role=Role.SUPERVISOR, is_active=True)
-        .filter(_area_rule(case))
-        .values_list("pk", flat=True)
-    )
-
-
-def _area_rule(case: Case):
-    from django.db.models import Q
-
-    return Q(street_id=case.street_id) | Q(district_id=case.district_id)
 
 
 def cases_mark_overdue(*, now: datetime | None = None) -> int:
@@ -905,7 +871,7 @@ def cases_mark_overdue(*, now: datetime | None = None) -> int:
                 detail={"due": due.isoformat(), "escalated": first_escalation},
             )
             notify(
-                _supervisors_of(case),
+                _people_over(case, Role.SUPERVISOR),
                 kind=Notification.Kind.OVERDUE,
                 case=case,
                 message=_("Case %s is overdue") % case.number,
@@ -957,10 +923,14 @@ PHOTO_STAGES = {
 }
 
 
+def _reported_it_or_centre(user: User, case: Case) -> bool:
+    return user.pk == case.reporter_id or user.role in COMMAND_CENTRE
+
+
 def _photo_check(user: User, case: Case, stage: str) -> None:
     roles, states = PHOTO_STAGES[stage]
     if stage == "report":
-        scope = lambda u, c: u.pk == c.reporter_id or u.role in COMMAND_CENTRE  # noqa: E731
+        scope = _reported_it_or_centre
     elif stage == "handle":
         scope = _of_department
     else:
@@ -1059,7 +1029,9 @@ def case_photo_derivatives(*, photo_id: int) -> bool:
         image = Image.open(f)
         image.load()
     case = photo.case
-    at = timezone.localtime(photo.taken_at or photo.uploaded_at, timezone=_tz())
+    at = timezone.localtime(
+        photo.taken_at or photo.uploaded_at, timezone=timezone.get_default_timezone()
+    )
     place = f"{case.street.name if case.street_id else ''} · {case.point.y:.5f}, {case.point.x:.5f}"
     lines = [case.number, at.strftime("%Y-%m-%d %H:%M"), place]
     photo.thumbnail.save("thumb.jpg", ContentFile(photos.photo_thumbnail(image)), save=False)

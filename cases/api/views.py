@@ -8,7 +8,6 @@ case's state allows (409, saying the current state).
 import hashlib
 
 from django.conf import settings
-from django.contrib.gis.geos import Point
 from django.db.models import Max, Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -78,8 +77,6 @@ def _visible_case(request, number: str):
 
 
 def _case_whole(case_pk: int):
-    from cases.models import Case
-
     return (
         Case.objects.select_related(
             "item", "grid", "community", "street", "department", "assignee", "verifier", "master"
@@ -327,12 +324,9 @@ class CaseDuplicatesApi(APIView):
         given = _DuplicateQuery(data=request.query_params)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        lon, lat = data["lon"], data["lat"]
-        if data["crs"] != "wgs84":
-            lon, lat = coords.convert(lon, lat, data["crs"], "wgs84")
         near = cases_near(
             item=data["item"],
-            point=Point(lon, lat, srid=4326),
+            point=services.Where.of(data["lon"], data["lat"], data["crs"]).point(),
             radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
         )
         visible = cases_visible_to(request.user).filter(pk__in=[c.pk for c in near])
