@@ -71,8 +71,12 @@ def test_run_starts_web_worker_and_beat_and_ctrl_c_stops_them(embedded_env, tmp_
                 time.sleep(0.5)
         assert status == 200, body
         assert body["checks"]["broker"]["detail"] == "filesystem"
+        # The worker and the beat start side by side; wait for whichever comes last.
         deadline = time.monotonic() + 60
-        while "ready" not in (tmp_path / "run.log").read_text() and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            text = (tmp_path / "run.log").read_text()
+            if "ready" in text and "beat: Starting" in text:
+                break
             time.sleep(0.5)
         output = (tmp_path / "run.log").read_text()
         assert f"http://127.0.0.1:{embedded_env['GRIDCITY_PORT']}/" in output
