@@ -1,0 +1,34 @@
+"""The one shape every way in gives a GPS fix before it is filtered and stored.
+
+The batch API, the OsmAnd (Traccar Client) and OwnTracks endpoints and GPX import each parse
+their own format into ``Fix`` rows, in WGS-84 or in the ``crs`` they were given; ingestion
+(``patrol.services.track_points_ingest``) converts, filters, assigns shifts and stores them.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    t: float  # device time of the fix, seconds since the epoch (UTC)
+    lon: float
+    lat: float
+    accuracy: float | None = None  # metres (horizontal, 1 sigma as Android reports it)
+    speed: float | None = None  # metres per second
+    heading: float | None = None  # degrees from north
+    altitude: float | None = None  # metres
+    battery: float | None = None  # percent
+    mock: bool = False  # the device says the location was simulated
+    client_id: str = ""  # the handheld's own id of the fix, when it sends one
+
+
+class FixFormatError(ValueError):
+    """A payload that cannot be read as fixes at all: the whole request is refused.
+
+    ``field`` names the part that is wrong (``points[3].t``), ``message`` says why.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

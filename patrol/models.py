@@ -1,0 +1,167 @@
+"""Patrol (巡查): inspectors' shifts, the GPS fixes of their handhelds, and what they add up to.
+
+"人过留迹": every fix a handheld sends is kept (within the retention period) against the
+inspector and the shift it belongs to, so that a supervisor can see where they walked, how many
+laps of their grid, which checkpoints they visited and for how long.
+
+On PostgreSQL the track points live in a table partitioned by day (see the migration and
+``patrol.partitions``); on SpatiaLite in a plain table. Either way, one fix per inspector and
+device time: a replayed upload stores nothing twice.
+"""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class ShiftStatus(models.TextChoices):
+    OPEN = "open", _("on patrol")
+    CLOSED = "closed", _("ended")
+
+
+class ShiftEnd(models.TextChoices):
+    """Why a shift ended."""
+
+    ENDED = "ended", _("ended by the inspector")
+    IDLE = "idle", _("no fix for a while")
+    NEXT = "next", _("a later shift began")
+
+
+class Shift(models.Model):
+    """巡查班次: one stretch of patrol by one inspector, from the first fix to the last.
+
+    An inspector starts and ends a shift on the handheld; points that arrive outside any shift
+    open one by themselves (``opened_auto``), and a shift with no fix for
+    GRIDCITY_PATROL_IDLE_MINUTES is closed by a periodic task.
+    """
+
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="shifts",
+        verbose_name=_("inspector"),
+    )
+    device = models.ForeignKey(
+        "accounts.Device",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shifts",
+        verbose_name=_("handheld"),
+    )
+    client_uuid = models.UUIDField(_("client id"), unique=True, null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=ShiftStatus, default=ShiftStatus.OPEN
+    )
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    end_reason = models.CharField(_("why ended"), max_length=8, choices=ShiftEnd, blank=True)
+    opened_auto = models.BooleanField(_("opened by its points"), default=False)
+    first_point_at = models.DateTimeField(_("first fix"), null=True, blank=True)
+    last_point_at = models.DateTimeField(_("last fix"), null=True, blank=True)
+    points_count = models.PositiveIntegerField(_("fixes"), default=0)
+    # The analysis, computed in the background at shift end and nightly; served from here.
+    report = models.JSONField(_("report"), null=True, blank=True)
+    report_at = models.DateTimeField(_("report computed"), null=True, blank=True)
+    report_points = models.PositiveIntegerField(_("fixes in the report"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
+        indexes = [models.Index(fields=["inspector", "started_at"], name="shift_inspector_start")]
+        constraints = [
+            # At most one shift on patrol per inspector: two uploads racing to open one meet here.
+            models.UniqueConstraint(
+                fields=["inspector"],
+                condition=Q(status="open"),
+                name="one_open_shift_per_inspector",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspector_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TrackPoint(models.Model):
+    """One GPS fix (定位点) of an inspector's handheld.
+
+    ``t`` is the device's time of the fix, ``received_at`` the server's. The natural key is
+    (inspector, t): the same fix uploaded again, in whatever batch and order, is stored once.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    shift = models.ForeignKey(
+        Shift,
+        on_delete=models.CASCADE,
+        related_name="points",
+        db_index=False,  # (shift, t) below serves it
+        verbose_name=_("shift"),
+    )
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("inspector"),
+    )
+    t = models.DateTimeField(_("fix time"))
+    received_at = models.DateTimeField(_("received"))
+    # No spatial index: fixes are read by inspector and time, never searched by place, and a
+    # GiST index on 15–40 million rows a day would cost more than the table itself.
+    point = models.PointField(_("position"), srid=4326, spatial_index=False)
+    accuracy = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    speed = models.FloatField(_("speed (m/s)"), null=True, blank=True)
+    heading = models.FloatField(_("heading (°)"), null=True, blank=True)
+    altitude = models.FloatField(_("altitude (m)"), null=True, blank=True)
+    battery = models.FloatField(_("battery (%)"), null=True, blank=True)
+    mock = models.BooleanField(_("mock location"), default=False)
+    client_id = models.CharField(_("client id"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["inspector", "t"]
+        verbose_name = _("track point")
+        verbose_name_plural = _("track points")
+        indexes = [models.Index(fields=["shift", "t"], name="trackpoint_shift_t")]
+        constraints = [
+            models.UniqueConstraint(fields=["inspector", "t"], name="one_fix_per_inspector_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspector_id} {self.t.isoformat()}"
+
+
+class Tracker(models.Model):
+    """A positioning app registered for an inspector: Traccar Client (OsmAnd protocol) or
+    OwnTracks. Their fixes carry only the device identifier, so the identifier must be
+    registered, and unrevoked, for anything to be stored."""
+
+    class Kind(models.TextChoices):
+        OSMAND = "osmand", _("Traccar Client / OsmAnd")
+        OWNTRACKS = "owntracks", _("OwnTracks")
+
+    kind = models.CharField(_("protocol"), max_length=12, choices=Kind)
+    identifier = models.CharField(_("device identifier"), max_length=128)
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="trackers",
+        verbose_name=_("inspector"),
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "identifier"]
+        verbose_name = _("tracker")
+        verbose_name_plural = _("trackers")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "identifier"], name="one_tracker_per_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.identifier}"
