@@ -180,6 +180,15 @@ def user_tokens_revoke(*, user: User, reason: str) -> int:
     return len(devices)
 
 
+def tokens_expired_purge(*, now=None) -> int:
+    """Delete tokens idle past their expiry; how many. A request refuses an expired token by
+    itself (``DeviceTokenAuthentication``): this only keeps the table from filling up, in the
+    periodic task rather than on every request as knox would."""
+    expired = AuthToken.objects.filter(expiry__lt=now or timezone.now())
+    deleted, _by_model = expired.delete()
+    return deleted
+
+
 # --- Reads for the log-in and "me" answers ---------------------------------------------------
 
 

@@ -12,7 +12,8 @@ from datetime import datetime
 from functools import cache
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import FilteredRelation, Q, QuerySet
+from django.db.models import CharField, FilteredRelation, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import GridAssignment, Role, User
@@ -36,10 +37,13 @@ def _granted(user: User, perm: str, klass) -> QuerySet:
     ).values("pk")
 
 
-def granted_hierarchy_ids(user: User) -> tuple[list[int], list[int]]:
+def granted_hierarchy_ids(
+    user: User, *, with_assigned: bool = False
+) -> tuple[list[int], list[int]]:
     """(grid ids, street ids) on which the user, or a group of theirs, was granted ``view_*``
     by hand (django-guardian), in one query: the same answer as two ``_granted`` calls, which
-    a case list would otherwise pay on every request."""
+    a case list would otherwise pay on every request. ``with_assigned`` adds the grids the
+    user is assigned to now (an inspector's), in the same query."""
     from django.contrib.contenttypes.models import ContentType
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -47,14 +51,21 @@ def granted_hierarchy_ids(user: User) -> tuple[list[int], list[int]]:
     wanted = Q(permission__codename="view_workgrid", content_type=types[WorkGrid]) | Q(
         permission__codename="view_street", content_type=types[Street]
     )
+    parts = [
+        GroupObjectPermission.objects.filter(wanted, group__user=user).values_list(
+            "content_type_id", "object_pk"
+        )
+    ]
+    if with_assigned:
+        parts.append(
+            GridAssignment.objects.filter(inspector_id=user.pk, valid_to__isnull=True)
+            .order_by()  # no ORDER BY inside a compound statement (SQLite refuses it)
+            .values_list(Value(types[WorkGrid].pk), Cast("grid_id", CharField()))
+        )
     rows = (
         UserObjectPermission.objects.filter(wanted, user_id=user.pk)
         .values_list("content_type_id", "object_pk")
-        .union(
-            GroupObjectPermission.objects.filter(wanted, group__user=user).values_list(
-                "content_type_id", "object_pk"
-            )
-        )
+        .union(*parts)
     )
     grids, streets = [], []
     for type_id, pk in rows:

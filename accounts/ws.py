@@ -10,7 +10,7 @@ A handheld has no session cookie; it presents the token it got at log-in, in one
   default log format does) and of the ASGI server, so a token sent this way is as good as
   logged. The header is not logged by default.
 
-The token is checked by knox's own ``TokenAuthentication.authenticate_credentials``, the same
+The token is checked by ``DeviceTokenAuthentication.authenticate_credentials`` (knox's), the same
 code the REST API runs, so expiry (an expired token is deleted), revocation (log-out, device
 revoked, user disabled or changing role: the row is gone) and the inactive-user check apply
 alike, and a use moves the expiry on (AUTO_REFRESH) as an API call would.
@@ -32,8 +32,9 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
-from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.authentication import DeviceTokenAuthentication
 
 log = logging.getLogger("gridcity.ws")
 
@@ -102,7 +103,7 @@ def token_from_scope(scope) -> tuple[str | None, dict]:
 def token_user(token: str):
     """``(user, auth_token)`` for a live token of an active user, else ``(AnonymousUser, None)``."""
     try:
-        return TokenAuthentication().authenticate_credentials(token.encode("utf-8"))
+        return DeviceTokenAuthentication().authenticate_credentials(token.encode("utf-8"))
     except AuthenticationFailed:
         return AnonymousUser(), None
 

@@ -50,9 +50,9 @@ from django.http import JsonResponse
 from django.test import RequestFactory
 from django.urls import include, path, resolve
 from django.utils import timezone
-from knox.auth import TokenAuthentication
 from knox.models import get_token_model
 
+from accounts.authentication import DeviceTokenAuthentication
 from accounts.models import GridAssignment, Role, User
 from bench.common import best_of_interleaved, line
 from cases import services
@@ -102,9 +102,9 @@ LIST_FIELDS = (
 
 
 def bare_cases(request):
-    """The floor: knox's token check, the inspector's 20 newest cases by one hand-written query
-    on their grids, a JsonResponse. No DRF view, serializer, filters or pagination."""
-    found = TokenAuthentication().authenticate(request)
+    """The floor: the API's token check, the inspector's 20 newest cases by one hand-written
+    query on their grids, a JsonResponse. No DRF view, serializer, filters or pagination."""
+    found = DeviceTokenAuthentication().authenticate(request)
     if found is None:
         return JsonResponse({"detail": "no token"}, status=401)
     grids = GridAssignment.objects.filter(inspector=found[0], valid_to__isnull=True)

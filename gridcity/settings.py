@@ -113,10 +113,21 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite"
         del DATABASES["default"]["TEST"]
     SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
 else:
-    # 0 by default: under ASGI every request runs in a new thread, and persistent connections
-    # pile up until PostgreSQL refuses more. A WSGI deployment (gunicorn) may set it to 60.
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A pool of connections per process (Django's psycopg pool): opening a PostgreSQL
+    # connection forks a server process, which costs more than a whole API request, and under
+    # ASGI every request runs in a thread of its own, so persistent per-thread connections
+    # (CONN_MAX_AGE) would pile up until PostgreSQL refuses more. The pool bounds them.
+    # GRIDCITY_DB_POOL_SIZE=0 turns it off (e.g. behind PgBouncer), and CONN_MAX_AGE applies.
+    GRIDCITY_DB_POOL_SIZE = env.int("GRIDCITY_DB_POOL_SIZE", default=8)
+    if GRIDCITY_DB_POOL_SIZE > 0:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": GRIDCITY_DB_POOL_SIZE,
+            "timeout": env.float("GRIDCITY_DB_POOL_TIMEOUT", default=10.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 IS_POSTGIS = DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis"
 
 # gis.W001: GDAL older than 3.9 (Debian 12 ships 3.6) cannot block file and network access from
@@ -218,6 +229,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "cases-mark-overdue": {"task": "cases.tasks.cases_mark_overdue_task", "schedule": 60.0},
     "cases-warn-due-soon": {"task": "cases.tasks.cases_warn_due_soon_task", "schedule": 300.0},
+    "accounts-purge-expired-tokens": {
+        "task": "accounts.tasks.tokens_expired_purge_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Cases ----------------------------------------------------------------------------------
@@ -272,7 +287,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes a missing credential a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "accounts.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Closed by default: an endpoint open to anonymous callers says so itself.
@@ -315,6 +330,9 @@ LEAFLET_CONFIG = {
 GRIDCITY_GEOMETRY_TOLERANCE_M = env.float("GRIDCITY_GEOMETRY_TOLERANCE_M", default=1.0)
 # How often (seconds) each process checks whether the grids changed elsewhere.
 GRIDCITY_LOCATE_INDEX_CHECK_SECONDS = env.float("GRIDCITY_LOCATE_INDEX_CHECK_SECONDS", default=1.0)
+# How often each process checks whether the codes and names a case list shows (items, grids,
+# streets, departments) changed elsewhere (gridcity.codebook).
+GRIDCITY_CODEBOOK_CHECK_SECONDS = env.float("GRIDCITY_CODEBOOK_CHECK_SECONDS", default=1.0)
 
 LOGGING = {
     "version": 1,

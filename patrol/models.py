@@ -72,7 +72,12 @@ class Shift(models.Model):
         ordering = ["-started_at", "-id"]
         verbose_name = _("shift")
         verbose_name_plural = _("shifts")
-        indexes = [models.Index(fields=["inspector", "started_at"], name="shift_inspector_start")]
+        indexes = [
+            models.Index(fields=["inspector", "started_at"], name="shift_inspector_start"),
+            # Lists across inspectors (a supervisor's street, the nightly reports, retention)
+            # walk shifts newest first.
+            models.Index(fields=["started_at", "id"], name="shift_start"),
+        ]
         constraints = [
             # At most one shift on patrol per inspector: two uploads racing to open one meet here.
             models.UniqueConstraint(

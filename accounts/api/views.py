@@ -4,7 +4,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from accounts.auth import (
     token_revoke,
     user_with_profile,
 )
+from accounts.authentication import DeviceTokenAuthentication
 from accounts.models import User
 from accounts.selectors import me_profile
 
@@ -67,7 +67,7 @@ class TokenApi(APIView):
     device, device revocation, or when the user is disabled or changes role.
     """
 
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [DeviceTokenAuthentication]
 
     def get_permissions(self):
         if self.request.method == "POST":

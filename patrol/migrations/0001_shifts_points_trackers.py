@@ -187,11 +187,23 @@ class Migration(migrations.Migration):
                 "verbose_name": "track point",
                 "verbose_name_plural": "track points",
                 "ordering": ["inspector", "t"],
+                # In the CreateModel itself: added later, SQLite would rebuild the table, and
+                # Django's SpatiaLite editor then drops a spatial index this table never had.
+                "indexes": [models.Index(fields=["shift", "t"], name="trackpoint_shift_t")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("inspector", "t"), name="one_fix_per_inspector_time"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
             model_name="shift",
             index=models.Index(fields=["inspector", "started_at"], name="shift_inspector_start"),
+        ),
+        migrations.AddIndex(
+            model_name="shift",
+            index=models.Index(fields=["started_at", "id"], name="shift_start"),
         ),
         migrations.AddConstraint(
             model_name="shift",
@@ -205,16 +217,6 @@ class Migration(migrations.Migration):
             model_name="tracker",
             constraint=models.UniqueConstraint(
                 fields=("kind", "identifier"), name="one_tracker_per_id"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="trackpoint",
-            index=models.Index(fields=["shift", "t"], name="trackpoint_shift_t"),
-        ),
-        migrations.AddConstraint(
-            model_name="trackpoint",
-            constraint=models.UniqueConstraint(
-                fields=("inspector", "t"), name="one_fix_per_inspector_time"
             ),
         ),
     ]
