@@ -42,3 +42,28 @@ def people(small_city):
     from tests.factories import make_people
 
     return make_people(small_city)
+
+
+@pytest.fixture
+def roomy_db_pool():
+    """Room in PostgreSQL's connection pool for every thread a test runs at once.
+
+    A thread holds its pooled connection from its first query to its end, as a request does;
+    threads held at a barrier would otherwise wait for each other's connections for ever.
+    """
+    from django.db import connection
+
+    pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
+    if connection.vendor != "postgresql" or not isinstance(pool, dict):
+        yield
+        return
+    size = pool.get("max_size")
+    connection.close()
+    connection.close_pool()
+    pool["max_size"] = 40
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.close_pool()
+        pool["max_size"] = size

@@ -24,6 +24,7 @@ pytestmark = [
         reason="needs PostgreSQL + PostGIS: SpatiaLite has no row locks",
     ),
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("roomy_db_pool"),
 ]
 
 
