@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -233,6 +234,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "accounts.tasks.tokens_expired_purge_task",
         "schedule": 3600.0,
     },
+    "patrol-close-idle-shifts": {"task": "patrol.tasks.shifts_close_idle_task", "schedule": 60.0},
+    "patrol-partitions-ahead": {
+        "task": "patrol.tasks.track_partitions_ahead_task",
+        "schedule": 3600.0,
+    },
+    # 02:30 local (CELERY_TIMEZONE): after the day's last shifts closed, before anyone reads them.
+    "patrol-reports-nightly": {
+        "task": "patrol.tasks.shift_reports_nightly_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Cases ----------------------------------------------------------------------------------
@@ -247,6 +258,30 @@ GRIDCITY_WARN_BEFORE_MINUTES = env.int("GRIDCITY_WARN_BEFORE_MINUTES", default=1
 GRIDCITY_PHOTO_FAR_M = env.float("GRIDCITY_PHOTO_FAR_M", default=500.0)
 # Outside channel for notifications (SMS, e-mail, app push): a dotted path; logs by default.
 GRIDCITY_NOTIFY_BACKEND = env.str("GRIDCITY_NOTIFY_BACKEND", default="cases.notify.log_backend")
+
+# --- Patrol ---------------------------------------------------------------------------------
+# A shift with no fix for this long is closed (at its last fix); a fix this long after the last
+# one of its shift, or before the first, starts another.
+GRIDCITY_PATROL_IDLE_MINUTES = env.int("GRIDCITY_PATROL_IDLE_MINUTES", default=30)
+# Filters of incoming fixes (patrol.filters): device clocks run a little ahead; handhelds buffer
+# a week offline at most; Android's accuracy is a 68 % radius, and beyond 100 m a fix says
+# little about which street an inspector walked; 120 km/h is beyond any patrol on foot,
+# bicycle or scooter in town, so faster means a jump of the position, not a journey.
+GRIDCITY_PATROL_FUTURE_SECONDS = env.int("GRIDCITY_PATROL_FUTURE_SECONDS", default=300)
+GRIDCITY_PATROL_MAX_AGE_DAYS = env.int("GRIDCITY_PATROL_MAX_AGE_DAYS", default=7)
+GRIDCITY_PATROL_MAX_ACCURACY_M = env.float("GRIDCITY_PATROL_MAX_ACCURACY_M", default=100.0)
+GRIDCITY_PATROL_MAX_SPEED_KMH = env.float("GRIDCITY_PATROL_MAX_SPEED_KMH", default=120.0)
+# Fixes are personal data of employees: kept this many days, then dropped (prune_tracks).
+GRIDCITY_PATROL_RETENTION_DAYS = env.int("GRIDCITY_PATROL_RETENTION_DAYS", default=180)
+# One upload: at most this many fixes, and this many bytes once decompressed.
+GRIDCITY_PATROL_MAX_BATCH = env.int("GRIDCITY_PATROL_MAX_BATCH", default=1000)
+GRIDCITY_PATROL_MAX_BODY_BYTES = env.int("GRIDCITY_PATROL_MAX_BODY_BYTES", default=20 * 2**20)
+# Daily partitions of the track points made ahead of time (PostgreSQL), besides today.
+GRIDCITY_PATROL_PARTITIONS_AHEAD_DAYS = env.int("GRIDCITY_PATROL_PARTITIONS_AHEAD_DAYS", default=2)
+# Live positions (/ws/patrol/): at most one frame per this many seconds to a watching socket;
+# an inspector's last position is shown for this long after their last fix.
+GRIDCITY_PATROL_LIVE_INTERVAL_S = env.float("GRIDCITY_PATROL_LIVE_INTERVAL_S", default=1.0)
+GRIDCITY_PATROL_LIVE_TTL_S = env.int("GRIDCITY_PATROL_LIVE_TTL_S", default=900)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -307,7 +342,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"CaseStatusEnum": "cases.models.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.Status",
+        "ShiftStatusEnum": "patrol.models.ShiftStatus",
+    },
 }
 
 # --- Maps -----------------------------------------------------------------------------------

@@ -97,6 +97,24 @@ def acting(allowed, seers=CASE_SEERS_DISPATCHED, ok=200):
     }
 
 
+def shift_of(user) -> dict:
+    """A shift of ``user`` (inspector A): open, no fixes yet."""
+    import uuid
+
+    from patrol.services import shift_start
+
+    return {"pk": shift_start(inspector=user, client_uuid=uuid.uuid4()).pk}
+
+
+# An inspector's own tracks, their street's supervisor, administrators: nobody else's.
+SHIFT_SEERS = ["inspector_a", "supervisor", "admin"]
+INSPECTORS_ONLY = {
+    **dict.fromkeys(PERSONAS, 403),
+    "anonymous": 401,
+    "inspector_a": 200,
+    "inspector_b": 200,
+}
+
 CENTRE = ["dispatcher", "admin"]
 DEPARTMENT = ["staff", "admin"]
 APPROVERS = ["dispatcher", "supervisor", "admin"]
@@ -172,6 +190,28 @@ MATRIX = {
         lambda p: {"pk": notification_of(p.inspector_a)},
         {"POST": {**dict.fromkeys(PERSONAS, 404), "anonymous": 401, "inspector_a": 200}},
     ),
+    # Everyone signed in may list; each sees only the shifts they may (none, for most).
+    "patrol-shift-list": (
+        lambda p: {},
+        {"GET": SIGNED_IN, "POST": {**INSPECTORS_ONLY, "inspector_a": 201, "inspector_b": 201}},
+    ),
+    "patrol-shift-detail": (
+        lambda p: shift_of(p.inspector_a),
+        {"GET": acting(SHIFT_SEERS, SHIFT_SEERS)},
+    ),
+    "patrol-shift-points": (
+        lambda p: shift_of(p.inspector_a),
+        {"GET": acting(SHIFT_SEERS, SHIFT_SEERS)},
+    ),
+    "patrol-shift-end": (
+        lambda p: shift_of(p.inspector_a),
+        {"POST": acting(["inspector_a"], SHIFT_SEERS)},
+    ),
+    # JSON only: the matrix posts a form, which an inspector gets told (415) and others never.
+    "patrol-points": (
+        lambda p: {},
+        {"POST": {**INSPECTORS_ONLY, "inspector_a": 415, "inspector_b": 415}},
+    ),
     "schema": (lambda p: {}, {"GET": EVERYONE}),
     "swagger-ui": (lambda p: {}, {"GET": EVERYONE}),
 }
@@ -186,6 +226,7 @@ QUERY = {
     "case-verify": {"passed": True},
     "case-rate": {"rating": 5},
     "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
+    "patrol-shift-list": {"client_uuid": "5e2f6c1e-3b8e-4a53-9d1e-6f0c9d1a2b3c"},
 }
 
 

@@ -1,0 +1,218 @@
+"""Input and output of the patrol API.
+
+The track upload is read by ``points_batch_parse``, a plain loop rather than a serializer per
+fix: a thousand fixes through DRF fields would cost more than storing them.
+"""
+
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from gridcity.coords import CRS_CHOICES
+from patrol.fixes import Fix, FixFormatError
+from patrol.models import Shift
+
+_NUMBER = (int, float)
+_OPTIONAL = (
+    ("acc", "accuracy"),
+    ("speed", "speed"),
+    ("heading", "heading"),
+    ("alt", "altitude"),
+    ("batt", "battery"),
+)
+
+
+def _number(value, field: str) -> float:
+    if type(value) not in _NUMBER:  # bool is an int to Python, not a number to us
+        raise FixFormatError(field, _("A number is required."))
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float: out of range, for the filters
+        return float("inf")
+
+
+def _time(value, field: str) -> float:
+    """Seconds since the epoch from epoch milliseconds or ISO 8601 with a UTC offset."""
+    if type(value) in _NUMBER:
+        try:
+            return value / 1000.0
+        except OverflowError:
+            return float("inf")
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            raise FixFormatError(field, _("Not an ISO 8601 time.")) from None
+        if at.tzinfo is None:
+            raise FixFormatError(field, _("The time needs a UTC offset (or Z)."))
+        return at.timestamp()
+    raise FixFormatError(field, _("Epoch milliseconds or an ISO 8601 time are required."))
+
+
+def points_batch_parse(data, *, max_points: int) -> tuple[str, list[Fix]]:
+    """``{crs?, points: [{id?, t, lon, lat, acc?, speed?, heading?, alt?, batt?, mock?}]}`` →
+    (crs, fixes); ``FixFormatError`` naming the field for anything that cannot be read.
+
+    Values out of range (a latitude of 95, a fix of 1970) are not format errors: they are
+    fixes, and the filters reject them one by one, saying why.
+    """
+    if not isinstance(data, dict):
+        raise FixFormatError("non_field_errors", _("A JSON object is required."))
+    crs = data.get("crs", "wgs84")
+    if crs not in CRS_CHOICES:
+        raise FixFormatError("crs", _("One of %s.") % ", ".join(CRS_CHOICES))
+    points = data.get("points")
+    if not isinstance(points, list):
+        raise FixFormatError("points", _("A list of points is required."))
+    if len(points) > max_points:
+        raise FixFormatError("points", _("At most %(n)d points in one upload.") % {"n": max_points})
+    fixes = []
+    for i, p in enumerate(points):
+        # The usual point, checked in one expression; anything else goes the slow way, which
+        # says what is wrong.
+        try:
+            t, lon, lat = p["t"], p["lon"], p["lat"]
+            acc, speed, heading = p.get("acc"), p.get("speed"), p.get("heading")
+            alt, batt = p.get("alt"), p.get("batt")
+            mock, client_id = p.get("mock", False), p.get("id", "")
+            usual = (
+                type(t) in _NUMBER
+                and type(lon) is float
+                and type(lat) is float
+                and type(mock) is bool
+                and type(client_id) is str
+                and len(client_id) <= 64
+                and (acc is None or type(acc) in _NUMBER)
+                and (speed is None or type(speed) in _NUMBER)
+                and (heading is None or type(heading) in _NUMBER)
+                and (alt is None or type(alt) in _NUMBER)
+                and (batt is None or type(batt) in _NUMBER)
+            )
+            if usual:
+                fixes.append(
+                    Fix(
+                        t=t / 1000.0,
+                        lon=lon,
+                        lat=lat,
+                        accuracy=acc,
+                        speed=speed,
+                        heading=heading,
+                        altitude=alt,
+                        battery=batt,
+                        mock=mock,
+                        client_id=client_id,
+                    )
+                )
+                continue
+        except (TypeError, KeyError, OverflowError):
+            pass
+        fixes.append(_point(i, p))
+    return crs, fixes
+
+
+def _point(i: int, p) -> Fix:
+    """One point read field by field: the fix, or the error that names its field."""
+    if not isinstance(p, dict):
+        raise FixFormatError(f"points[{i}]", _("An object is required."))
+    for name in ("t", "lon", "lat"):
+        if p.get(name) is None:
+            raise FixFormatError(f"points[{i}].{name}", _("This field is required."))
+    optional = {}
+    for key, name in _OPTIONAL:
+        value = p.get(key)
+        if value is not None:
+            optional[name] = _number(value, f"points[{i}].{key}")
+    mock = p.get("mock", False)
+    if type(mock) is not bool:
+        raise FixFormatError(f"points[{i}].mock", _("true or false is required."))
+    client_id = p.get("id", "")
+    if type(client_id) is int:
+        client_id = str(client_id)
+    elif not isinstance(client_id, str) or len(client_id) > 64:
+        raise FixFormatError(f"points[{i}].id", _("A string of at most 64 characters."))
+    return Fix(
+        t=_time(p["t"], f"points[{i}].t"),
+        lon=_number(p["lon"], f"points[{i}].lon"),
+        lat=_number(p["lat"], f"points[{i}].lat"),
+        mock=mock,
+        client_id=client_id,
+        **optional,
+    )
+
+
+class PointInputSerializer(serializers.Serializer):
+    """One fix of an upload (for the schema; uploads are read by ``points_batch_parse``)."""
+
+    id = serializers.CharField(required=False, max_length=64, help_text="the handheld's own id")
+    t = serializers.CharField(help_text="ISO 8601 with a UTC offset, or epoch milliseconds")
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    acc = serializers.FloatField(required=False, allow_null=True, help_text="metres")
+    speed = serializers.FloatField(required=False, allow_null=True, help_text="m/s")
+    heading = serializers.FloatField(required=False, allow_null=True, help_text="degrees")
+    alt = serializers.FloatField(required=False, allow_null=True, help_text="metres")
+    batt = serializers.FloatField(required=False, allow_null=True, help_text="percent")
+    mock = serializers.BooleanField(required=False, default=False)
+
+
+class PointsUploadInputSerializer(serializers.Serializer):
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
+    points = PointInputSerializer(many=True)
+
+
+class IngestResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.DictField(child=serializers.IntegerField())
+    rejected_points = serializers.ListField(child=serializers.DictField())
+    shifts = serializers.ListField(child=serializers.IntegerField())
+
+
+class ShiftStartInputSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField(
+        help_text="Generated by the handheld; the same id again returns the same shift."
+    )
+    started_at = serializers.DateTimeField(required=False)
+
+
+class ShiftEndInputSerializer(serializers.Serializer):
+    ended_at = serializers.DateTimeField(required=False)
+
+
+class InspectorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    inspector = InspectorSerializer()
+
+    class Meta:
+        model = Shift
+        fields = [
+            "id",
+            "inspector",
+            "device",
+            "client_uuid",
+            "status",
+            "started_at",
+            "ended_at",
+            "end_reason",
+            "opened_auto",
+            "first_point_at",
+            "last_point_at",
+            "points_count",
+            "report_at",
+            "report_points",
+            "updated_at",
+        ]
+
+
+class ShiftDetailSerializer(ShiftSerializer):
+    class Meta(ShiftSerializer.Meta):
+        fields = [*ShiftSerializer.Meta.fields, "report"]

@@ -1,0 +1,198 @@
+"""The patrol API: shifts (start, end, list, read), a shift's track, the upload of fixes.
+
+Thin views: selectors decide whose shifts a caller sees (anyone else's is a 404), services do
+the work and refuse what the caller may not do (403: only inspectors record patrols, and only
+their own) or what contradicts what is stored (409).
+"""
+
+import numpy as np
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Device, Role
+from gridcity.api.errors import error_body
+from patrol import services
+from patrol.api import serializers as s
+from patrol.api.filters import ShiftFilter
+from patrol.api.parsers import BoundedJSONParser
+from patrol.fixes import FixFormatError
+from patrol.models import Shift
+from patrol.selectors import shift_track, shifts_visible_to
+
+
+class ShiftPagination(CursorPagination):
+    ordering = ("-started_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class IsInspector(BasePermission):
+    """Only grid inspectors record patrols (their own: the services take the caller)."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and (
+            request.user.role == Role.INSPECTOR
+        )
+
+
+class PatrolErrorsMixin:
+    """Turn the services' refusals into the API's error shapes."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.ShiftConflict):
+            return Response(error_body(exc.code, exc.message), status=status.HTTP_409_CONFLICT)
+        if isinstance(exc, services.PatrolInvalid | FixFormatError):
+            exc = exceptions.ValidationError({exc.field: [exc.message]})
+        return super().handle_exception(exc)
+
+
+def _device_of(request) -> Device | None:
+    """The handheld whose token made the request (none for a web session)."""
+    token = request.auth
+    if token is None or not hasattr(token, "token_key"):
+        return None
+    return Device.objects.filter(token=token).first()
+
+
+def _visible_shift(request, pk: int) -> Shift:
+    return get_object_or_404(shifts_visible_to(request.user), pk=pk)
+
+
+class ShiftListStartApi(PatrolErrorsMixin, ListAPIView):
+    """GET: the shifts the caller may see, newest first. POST: start a shift (idempotent by
+    ``client_uuid``: 201 for a new shift, 200 for the same one again, 409 for another's)."""
+
+    serializer_class = s.ShiftSerializer
+    pagination_class = ShiftPagination
+    filterset_class = ShiftFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Shift.objects.none()
+        return shifts_visible_to(self.request.user).defer("report")
+
+    @extend_schema(
+        request=s.ShiftStartInputSerializer,
+        responses={201: s.ShiftDetailSerializer, 200: s.ShiftDetailSerializer},
+    )
+    def post(self, request):
+        if not IsInspector().has_permission(request, self):
+            raise exceptions.PermissionDenied()
+        given = s.ShiftStartInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        shift = services.shift_start(
+            inspector=request.user,
+            client_uuid=given.validated_data["client_uuid"],
+            started_at=given.validated_data.get("started_at"),
+            device=_device_of(request),
+        )
+        shift.inspector = request.user
+        code = status.HTTP_201_CREATED if shift.created else status.HTTP_200_OK
+        return Response(s.ShiftDetailSerializer(shift).data, status=code)
+
+
+class ShiftDetailApi(APIView):
+    """One shift, with its report once computed."""
+
+    @extend_schema(responses=s.ShiftDetailSerializer)
+    def get(self, request, pk: int):
+        return Response(s.ShiftDetailSerializer(_visible_shift(request, pk)).data)
+
+
+class ShiftEndApi(PatrolErrorsMixin, APIView):
+    """End a shift (idempotent): only its inspector; others who may see it get 403."""
+
+    @extend_schema(request=s.ShiftEndInputSerializer, responses=s.ShiftDetailSerializer)
+    def post(self, request, pk: int):
+        shift = _visible_shift(request, pk)
+        given = s.ShiftEndInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        ended = services.shift_end(
+            shift=shift, by=request.user, ended_at=given.validated_data.get("ended_at")
+        )
+        ended.inspector = shift.inspector
+        return Response(s.ShiftDetailSerializer(ended).data)
+
+
+def _nullable(values: np.ndarray) -> list:
+    return [None if v != v else v for v in values.tolist()]  # NaN → null
+
+
+class ShiftPointsApi(APIView):
+    """The shift's track as GeoJSON: a LineString of its fixes in time order, and with
+    ``?points=1`` each fix as a Point with its time (UTC), accuracy, speed, heading, altitude,
+    battery and mock flag. Two queries whatever the number of fixes."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("points", bool, description="each fix as a Point too")],
+        responses={200: dict},
+    )
+    def get(self, request, pk: int):
+        shift = _visible_shift(request, pk)
+        track = shift_track(shift)
+        xy = np.column_stack([track.lon, track.lat]).tolist()
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": xy} if len(xy) > 1 else None,
+                "properties": {
+                    "shift": shift.pk,
+                    "inspector": shift.inspector_id,
+                    "points": len(xy),
+                    "started_at": timezone.localtime(shift.started_at).isoformat(),
+                    "ended_at": timezone.localtime(shift.ended_at).isoformat()
+                    if shift.ended_at
+                    else None,
+                },
+            }
+        ]
+        if request.query_params.get("points") in ("1", "true"):
+            times = np.datetime_as_string(track.ms.astype("datetime64[ms]"), timezone="UTC")
+            columns = {
+                name: _nullable(getattr(track, name))
+                for name in ("accuracy", "speed", "heading", "altitude", "battery")
+            }
+            mock = track.mock.tolist()
+            features += [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": xy[i]},
+                    "properties": {
+                        "t": times[i],
+                        **{name: values[i] for name, values in columns.items()},
+                        "mock": mock[i],
+                    },
+                }
+                for i in range(len(xy))
+            ]
+        return Response({"type": "FeatureCollection", "features": features})
+
+
+class TrackPointsUploadApi(PatrolErrorsMixin, APIView):
+    """Upload fixes: ``{crs?, points: [{id?, t, lon, lat, acc?, speed?, heading?, alt?, batt?,
+    mock?}]}``, at most GRIDCITY_PATROL_MAX_BATCH points, ``t`` in ISO 8601 with an offset or
+    epoch milliseconds, the body optionally gzip-compressed. 200 with what was accepted, what
+    was a duplicate, and each rejected point's index and reason. A body that cannot be read
+    is a 400 naming the field (``points[3].t``) and stores nothing."""
+
+    parser_classes = [BoundedJSONParser]
+    permission_classes = [IsAuthenticated, IsInspector]
+
+    @extend_schema(request=s.PointsUploadInputSerializer, responses=s.IngestResultSerializer)
+    def post(self, request):
+        crs, fixes = s.points_batch_parse(
+            request.data, max_points=settings.GRIDCITY_PATROL_MAX_BATCH
+        )
+        result = services.track_points_ingest(
+            inspector=request.user, fixes=fixes, device=_device_of(request), crs=crs
+        )
+        return Response(result.as_dict())

@@ -1,0 +1,811 @@
+"""Every write of patrol: shifts, the ingestion of fixes, reports, retention, trackers.
+
+Everything that changes an inspector's shifts or fixes first takes that inspector's lock
+(``_inspector_lock``: a transaction-scoped advisory lock on PostgreSQL, the write lock on
+SQLite), so two uploads of one handheld at once (a retry racing the original, a buffer flushed
+while the live upload runs), an idle sweep and a shift end are serialised, while uploads of
+different inspectors never wait for each other.
+
+Ingestion is the hot path (500–1,000 fixes a second for the district, in bursts when handhelds
+come back online): numpy over the batch, a fixed number of statements whatever its size, and
+the fixes written by one hand-written statement (``_points_insert``), measured by
+bench/bench_ingest.py.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Device, GridAssignment, Role, User
+from gridcity import coords
+from gridcity.geometry import to_shapely
+from gridcity.models import Checkpoint
+from patrol import filters, partitions
+from patrol.analysis import CheckpointSpec, analyse_track
+from patrol.filters import FilterParams, FixArrays, StoredFixes
+from patrol.fixes import Fix
+from patrol.models import Shift, ShiftEnd, ShiftStatus, Tracker, TrackPoint
+from patrol.selectors import (
+    db_time,
+    epoch_ms_sql,
+    from_ms,
+    shift_grids,
+    shift_track,
+    shifts_idle,
+    to_ms,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ShiftConflict(Exception):
+    """A request that contradicts what is stored (409)."""
+
+    def __init__(self, message: str, code: str = "conflict"):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class PatrolForbidden(PermissionDenied):
+    """The caller may not do this (403)."""
+
+
+class PatrolInvalid(ValueError):
+    """Input the service refuses (400), naming the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _idle() -> timedelta:
+    return timedelta(minutes=settings.GRIDCITY_PATROL_IDLE_MINUTES)
+
+
+def _require_inspector(user: User) -> None:
+    if not user.is_active or user.role != Role.INSPECTOR:
+        raise PatrolForbidden(_("Only grid inspectors record patrols."))
+
+
+_LOCK_CLASS = 0x50415452  # "PATR": the advisory locks of patrol, one per inspector
+
+
+def _inspector_lock(inspector_id: int) -> None:
+    """Serialise the writers of one inspector's shifts and fixes until the transaction ends."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, inspector_id & 0x7FFFFFFF]
+            )
+        else:
+            # SQLite has one writer at a time. A write first (one that changes nothing) takes
+            # that lock now, so a second upload waits for it (the busy timeout) instead of
+            # failing when its reads turn into a write behind the first one's back.
+            cursor.execute(f"UPDATE {Shift._meta.db_table} SET id = id WHERE 0")
+
+
+def _close(shift: Shift, *, at: datetime, reason: str) -> None:
+    shift.status = ShiftStatus.CLOSED
+    shift.ended_at = at
+    shift.end_reason = reason
+    shift.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
+    _report_later(shift.pk)
+
+
+def _report_later(shift_id: int) -> None:
+    """Compute the shift's report in the background once this commits. Robust: a broker that
+    is down must not fail what was committed (the nightly run catches up)."""
+    transaction.on_commit(lambda: _report_schedule(shift_id), robust=True)
+
+
+def _report_schedule(shift_id: int) -> None:
+    from patrol.tasks import shift_report_task
+
+    shift_report_task.delay(shift_id)
+
+
+def _last_seen(shift: Shift) -> datetime:
+    return shift.last_point_at or shift.started_at
+
+
+# --- shifts --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def shift_start(
+    *,
+    inspector: User,
+    client_uuid,
+    started_at: datetime | None = None,
+    device: Device | None = None,
+) -> Shift:
+    """上岗: the inspector starts a shift on the handheld. Idempotent by ``client_uuid``.
+
+    The same ``client_uuid`` again returns the same shift (its ``created`` attribute is False);
+    another person's is a ``ShiftConflict`` that says nothing about it. A shift still open is
+    closed (``next``) at its last fix, and the new one never begins before the end of the one
+    before it. A shift that the inspector's fixes opened by themselves (``opened_auto``) and
+    that already holds fixes after ``started_at`` is taken over instead: the handheld started
+    offline and its fixes arrived first.
+    """
+    _require_inspector(inspector)
+    _inspector_lock(inspector.pk)
+    existing = Shift.objects.filter(client_uuid=client_uuid).defer("report").first()
+    if existing is not None:
+        if existing.inspector_id != inspector.pk:
+            raise ShiftConflict(
+                _("This client_uuid was already used for another shift."), "client_uuid_reused"
+            )
+        existing.created = False
+        return existing
+    now = timezone.now()
+    started_at = started_at or now
+    if started_at > now + timedelta(seconds=settings.GRIDCITY_PATROL_FUTURE_SECONDS):
+        raise PatrolInvalid("started_at", _("This time is in the future."))
+    if started_at < now - timedelta(days=settings.GRIDCITY_PATROL_MAX_AGE_DAYS):
+        raise PatrolInvalid("started_at", _("This time is too long ago."))
+
+    shifts = Shift.objects.filter(inspector=inspector).defer("report")
+    current = shifts.filter(status=ShiftStatus.OPEN).first()
+    if (
+        current is not None
+        and current.opened_auto
+        and current.client_uuid is None
+        and started_at <= _last_seen(current)
+    ):
+        current.client_uuid = client_uuid
+        current.opened_auto = False
+        current.started_at = min(current.started_at, started_at)
+        current.device = current.device or device
+        current.save(
+            update_fields=["client_uuid", "opened_auto", "started_at", "device", "updated_at"]
+        )
+        current.created = True
+        return current
+    if current is not None:
+        _close(current, at=_last_seen(current), reason=ShiftEnd.NEXT)
+    latest = shifts.order_by("-started_at", "-id").first()
+    if latest is not None:
+        started_at = max(started_at, latest.ended_at or _last_seen(latest))
+    try:
+        with transaction.atomic():
+            shift = Shift.objects.create(
+                inspector=inspector, device=device, client_uuid=client_uuid, started_at=started_at
+            )
+    except IntegrityError:
+        # The same client_uuid, from another person, committed meanwhile.
+        raise ShiftConflict(
+            _("This client_uuid was already used for another shift."), "client_uuid_reused"
+        ) from None
+    shift.created = True
+    return shift
+
+
+@transaction.atomic
+def shift_end(*, shift: Shift, by: User, ended_at: datetime | None = None) -> Shift:
+    """下岗: the inspector ends their shift. Idempotent: an ended shift is returned unchanged.
+
+    The end is never before the shift's last fix. The shift's report is computed in the
+    background once this commits.
+    """
+    if by.pk != shift.inspector_id or not by.is_active:
+        raise PatrolForbidden(_("Only the inspector ends their shift."))
+    _inspector_lock(shift.inspector_id)
+    shift = Shift.objects.get(pk=shift.pk)
+    if shift.status == ShiftStatus.CLOSED:
+        return shift
+    now = timezone.now()
+    ended_at = ended_at or now
+    if ended_at > now + timedelta(seconds=settings.GRIDCITY_PATROL_FUTURE_SECONDS):
+        raise PatrolInvalid("ended_at", _("This time is in the future."))
+    _close(shift, at=max(ended_at, _last_seen(shift)), reason=ShiftEnd.ENDED)
+    return shift
+
+
+def shifts_close_idle(*, now: datetime | None = None) -> int:
+    """Close the open shifts with no fix for GRIDCITY_PATROL_IDLE_MINUTES, at their last fix
+    (``idle``); how many. Idempotent; each shift in its own short transaction, under its
+    inspector's lock, so an upload arriving meanwhile is either in before or extends it
+    after."""
+    now = now or timezone.now()
+    cutoff = now - _idle()
+    closed = 0
+    for pk, inspector_id in shifts_idle(cutoff).values_list("pk", "inspector_id"):
+        with transaction.atomic():
+            _inspector_lock(inspector_id)
+            shift = Shift.objects.filter(pk=pk, status=ShiftStatus.OPEN).defer("report").first()
+            if shift is None or _last_seen(shift) >= cutoff:
+                continue
+            _close(shift, at=_last_seen(shift), reason=ShiftEnd.IDLE)
+            closed += 1
+    return closed
+
+
+# --- ingestion -------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    rejected_points: list[tuple[int, str]] = field(default_factory=list)
+    shifts: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "rejected_points": [{"index": i, "reason": r} for i, r in self.rejected_points],
+            "shifts": self.shifts,
+        }
+
+
+@dataclass
+class _Span:
+    """An existing shift as the assignment of fixes sees it (times in ms)."""
+
+    shift: Shift
+    start: int
+    reach: int  # the last time it holds: its end, or for one that may go on, its last fix
+    goes_on: bool  # open, or closed for idleness only: later fixes continue it
+
+    @classmethod
+    def of(cls, shift: Shift) -> "_Span":
+        goes_on = shift.status == ShiftStatus.OPEN or shift.end_reason == ShiftEnd.IDLE
+        if goes_on:
+            reach = max(to_ms(_last_seen(shift)), to_ms(shift.ended_at or shift.started_at))
+        else:
+            reach = to_ms(shift.ended_at)
+        return cls(shift, to_ms(shift.started_at), reach, goes_on)
+
+
+def _shifts_plan(ms: np.ndarray, spans: list[_Span], idle_ms: int) -> tuple[np.ndarray, list]:
+    """Which shift each fix (times in ms, ascending) belongs to.
+
+    A fix belongs to the shift whose span holds it; a fix after a shift that may go on (open,
+    or closed only for idleness) continues it while each gap is at most the idle time; a fix
+    at most the idle time before a shift's start (and the chain of fixes before it) moves that
+    start back. The rest open new shifts, split wherever a gap exceeds the idle time.
+
+    Returns (index into ``spans`` per fix, or -1; the new shifts as arrays of fix positions).
+    """
+    n, k = len(ms), len(spans)
+    slot = np.full(n, -1, np.int64)
+    segments: list[np.ndarray] = []
+    if n == 0:
+        return slot, segments
+    starts = np.array([s.start for s in spans], np.int64)
+    reach = np.array([s.reach for s in spans], np.int64)
+    before = np.searchsorted(starts, ms, side="right") - 1  # the last shift begun by then
+    held = np.zeros(n, bool)
+    if k:
+        held = (before >= 0) & (ms <= reach[np.clip(before, 0, None)])
+    slot[held] = before[held]
+    loose = np.flatnonzero(~held)
+    if not len(loose):
+        return slot, segments
+    # Loose fixes lie in the gaps between shifts; those of one gap are consecutive.
+    cuts = np.flatnonzero(np.diff(before[loose])) + 1
+    for gap in np.split(loose, cuts):
+        j = int(before[gap[0]])
+        times = ms[gap]
+        lo, hi = 0, len(gap)
+        if j >= 0 and spans[j].goes_on:
+            steps = np.diff(np.concatenate([[reach[j]], times]))
+            breaks = np.flatnonzero(steps > idle_ms)
+            lo = int(breaks[0]) if len(breaks) else hi
+            slot[gap[:lo]] = j
+        if j + 1 < k and lo < hi:
+            steps = np.diff(np.concatenate([times[lo:], [starts[j + 1]]]))
+            breaks = np.flatnonzero(steps > idle_ms)
+            first = lo + (int(breaks[-1]) + 1 if len(breaks) else 0)
+            slot[gap[first:hi]] = j + 1
+            hi = first
+        if lo < hi:
+            middle = gap[lo:hi]
+            segments.extend(np.split(middle, np.flatnonzero(np.diff(ms[middle]) > idle_ms) + 1))
+    return slot, segments
+
+
+def _convert(arrays: FixArrays, which: np.ndarray, crs: str) -> None:
+    if crs != "wgs84" and which.any():
+        arrays.lon[which], arrays.lat[which] = coords.convert(
+            arrays.lon[which], arrays.lat[which], crs, "wgs84"
+        )
+
+
+def _local_days(ms: np.ndarray) -> set[date]:
+    # Every time zone's offset is a multiple of 15 minutes: a quarter of an hour lies in one
+    # local day, so a batch needs as many conversions as quarters it spans, not fixes.
+    tz = timezone.get_default_timezone()
+    return {datetime.fromtimestamp(q * 900, tz).date() for q in np.unique(ms // 900_000).tolist()}
+
+
+def _partitions_ensure(days: set[date]) -> None:
+    """The daily partitions of these days, made if missing. CREATE TABLE … IF NOT EXISTS is
+    not safe against a second process making the same table at the same moment (the loser
+    fails on the catalog's unique index): the loser tries again, and then finds it."""
+    try:
+        partitions.track_partitions_ensure(days)
+    except (IntegrityError, ProgrammingError):
+        if connection.in_atomic_block:  # the caller's transaction is lost anyway
+            raise
+        partitions.track_partitions_ensure(days)
+
+
+def track_points_ingest(
+    *, inspector: User, fixes: list[Fix], device: Device | None = None, crs: str = "wgs84"
+) -> IngestResult:
+    """Store an inspector's fixes: convert to WGS-84, filter, assign shifts, write once.
+
+    Idempotent whatever the order of batches: a fix is stored once per (inspector, time);
+    the same fix again counts as ``duplicate``, another fix at the same time is rejected
+    (``duplicate_time``). Every rejected fix gets one reason (patrol.filters). Fixes join the
+    shift whose time span holds them, extend one they continue, or open one by themselves
+    (``_shifts_plan``); the shifts' first and last fix and counts move with them, and a shift
+    closed by them or given late fixes gets its report recomputed after commit. The newest fix,
+    if newer than any stored, goes to the live map after commit.
+
+    On PostgreSQL the daily partitions the fixes need are made first, outside the write
+    transaction when the caller has none open: a partition made in a transaction that then
+    rolls back would be remembered as made.
+    """
+    if crs not in coords.CRS_CHOICES:
+        raise PatrolInvalid("crs", _("Unknown coordinate system."))
+    _require_inspector(inspector)
+    result = IngestResult()
+    if not fixes:
+        return result
+    arrays = FixArrays.of(fixes)
+    params = FilterParams.from_settings()
+    now = timezone.now()
+    outcome = filters.fixes_screen(arrays, now=now.timestamp(), params=params)
+    passed = outcome == filters.KEPT
+    _convert(arrays, passed, crs)
+    if passed.any():
+        _partitions_ensure(_local_days(arrays.ms[passed]))
+        with transaction.atomic():
+            _ingest_locked(inspector, arrays, outcome, passed, device, params, now, result)
+    reasons = Counter()
+    for i in np.flatnonzero(outcome >= filters.INVALID).tolist():
+        reason = filters.REASON_OF[int(outcome[i])]
+        reasons[reason] += 1
+        result.rejected_points.append((i, reason))
+    result.rejected = dict(reasons)
+    return result
+
+
+def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, result) -> None:
+    idle_ms = settings.GRIDCITY_PATROL_IDLE_MINUTES * 60_000
+    _inspector_lock(inspector.pk)
+    first, last = int(arrays.ms[passed].min()), int(arrays.ms[passed].max())
+    stored = _points_stored_near(inspector.pk, first, last, idle_ms)
+    which = np.flatnonzero(passed)
+    outcome[which] = filters.fixes_against_track(arrays.take(which), stored=stored, params=params)
+    new = np.flatnonzero(outcome == filters.KEPT)
+    result.duplicate = int((outcome == filters.DUPLICATE).sum())
+    if not len(new):
+        return
+    new = new[np.argsort(arrays.ms[new], kind="stable")]
+    ms = arrays.ms[new]
+
+    shifts = list(
+        Shift.objects.filter(inspector=inspector)
+        .filter(Q(status=ShiftStatus.OPEN) | Q(ended_at__gte=from_ms(int(ms[0]) - idle_ms)))
+        .defer("report")
+        .order_by("started_at", "id")
+    )
+    spans = [_Span.of(s) for s in shifts]
+    newest_stored = max((to_ms(_last_seen(s)) for s in shifts if s.last_point_at), default=None)
+    slot, segments = _shifts_plan(ms, spans, idle_ms)
+    targets = [s.shift for s in spans]
+    reported: set[int] = set()  # shifts whose report is already scheduled
+
+    # New shifts, in time order. One after every existing shift leaves the open shift behind
+    # (its fixes stopped longer than the idle time before): that one closes for idleness. Only
+    # the last new shift, if after every other and recent enough to be going on, stays open.
+    after_all = [not spans or int(ms[seg[0]]) > spans[-1].start for seg in segments]
+    if any(after_all):
+        first_after = from_ms(int(ms[segments[after_all.index(True)][0]]))
+        for shift in shifts:
+            if shift.status == ShiftStatus.OPEN:
+                _close(shift, at=min(_last_seen(shift), first_after), reason=ShiftEnd.IDLE)
+                reported.add(shift.pk)
+    for n, segment in enumerate(segments):
+        seg_first, seg_last = from_ms(int(ms[segment[0]])), from_ms(int(ms[segment[-1]]))
+        going_on = n == len(segments) - 1 and after_all[n] and seg_last >= now - _idle()
+        shift = Shift.objects.create(
+            inspector=inspector,
+            device=device,
+            opened_auto=True,
+            started_at=seg_first,
+            first_point_at=seg_first,
+            last_point_at=seg_last,
+            points_count=len(segment),
+            status=ShiftStatus.OPEN if going_on else ShiftStatus.CLOSED,
+            ended_at=None if going_on else seg_last,
+            end_reason="" if going_on else ShiftEnd.IDLE,
+        )
+        if not going_on:
+            _report_later(shift.pk)
+            reported.add(shift.pk)
+        slot[segment] = len(targets)
+        targets.append(shift)
+
+    shift_ids = np.array([s.pk for s in targets], np.int64)[slot]
+    inserted = _points_insert(
+        inspector_id=inspector.pk, shift_ids=shift_ids, fixes=arrays.take(new), received_at=now
+    )
+    for j, target in enumerate(targets):
+        mine = ms[slot == j]
+        if not len(mine) or not inserted.get(target.pk):
+            continue
+        count = inserted[target.pk]
+        lo, hi = from_ms(int(mine[0])), from_ms(int(mine[-1]))
+        if j >= len(spans):  # made above with every planned fix counted
+            if count != len(mine):
+                Shift.objects.filter(pk=target.pk).update(points_count=count)
+            continue
+        changes = {
+            "points_count": F("points_count") + count,
+            "first_point_at": min(target.first_point_at or lo, lo),
+            "last_point_at": max(target.last_point_at or hi, hi),
+            "started_at": min(target.started_at, lo),
+            "updated_at": now,
+        }
+        if target.status == ShiftStatus.CLOSED:
+            if (
+                target.end_reason == ShiftEnd.IDLE
+                and j == len(spans) - 1
+                and not any(after_all)
+                and hi >= now - _idle()
+                and not any(s.status == ShiftStatus.OPEN for s in shifts)
+            ):
+                # Closed for want of fixes, which came after all (a handheld back online
+                # with its buffer): the patrol goes on.
+                changes.update(status=ShiftStatus.OPEN, ended_at=None, end_reason="")
+            else:
+                # Late fixes of an ended shift: its report is out of date.
+                changes["ended_at"] = max(target.ended_at, hi)
+                if target.pk not in reported:
+                    _report_later(target.pk)
+        Shift.objects.filter(pk=target.pk).update(**changes)
+
+    total = sum(inserted.values())
+    result.accepted = total
+    result.duplicate += len(new) - total  # stored by someone else meanwhile
+    result.shifts = sorted(pk for pk, count in inserted.items() if count)
+    if total and (newest_stored is None or int(ms[-1]) > newest_stored):
+        i = int(new[-1])
+        latest = {
+            "inspector_id": inspector.pk,
+            "username": inspector.get_username(),
+            "name": inspector.get_full_name() or inspector.get_username(),
+            "lon": float(arrays.lon[i]),
+            "lat": float(arrays.lat[i]),
+            "t": from_ms(int(arrays.ms[i])).isoformat().replace("+00:00", "Z"),
+            "speed": _number(arrays.speed[i]),
+            "battery": _number(arrays.battery[i]),
+            "accuracy": _number(arrays.accuracy[i]),
+        }
+        transaction.on_commit(lambda: _publish_latest([latest]), robust=True)
+
+
+def _number(value) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def _publish_latest(latest: list[dict]) -> None:
+    """The newest fix of each inspector to the live map, with the grids and streets whose
+    watchers should see it (the inspector's current grids)."""
+    from patrol.live import positions_publish
+
+    ids = [row["inspector_id"] for row in latest]
+    areas: dict[int, tuple[set, set]] = {pk: (set(), set()) for pk in ids}
+    for inspector_id, grid_id, street_id in GridAssignment.objects.filter(
+        inspector_id__in=ids, valid_to__isnull=True
+    ).values_list("inspector_id", "grid_id", "grid__community__street_id"):
+        areas[inspector_id][0].add(grid_id)
+        areas[inspector_id][1].add(street_id)
+    positions_publish(
+        [
+            {
+                **row,
+                "grid_ids": sorted(areas[row["inspector_id"]][0]),
+                "street_ids": sorted(areas[row["inspector_id"]][1]),
+            }
+            for row in latest
+        ]
+    )
+
+
+# --- storage: the hot path's two statements -----------------------------------------------------
+
+
+def _points_stored_near(inspector_id: int, first: int, last: int, before_ms: int) -> StoredFixes:
+    """The inspector's stored fixes from ``first`` to ``last`` (ms), and the last one before
+    ``first`` if it is at most ``before_ms`` older: what a batch is judged against. One query;
+    on PostgreSQL it reads only the partitions of those days."""
+    table = TrackPoint._meta.db_table
+    epoch = epoch_ms_sql("t")
+    columns = f"{epoch}, client_id, ST_X(point), ST_Y(point)"
+    sql = (
+        f"SELECT {columns} FROM {table} WHERE inspector_id = %s AND t >= %s AND t <= %s "
+        f"UNION ALL SELECT * FROM (SELECT {columns} FROM {table} "
+        "WHERE inspector_id = %s AND t < %s AND t >= %s ORDER BY t DESC LIMIT 1) AS previous"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                inspector_id,
+                db_time(first),
+                db_time(last),
+                inspector_id,
+                db_time(first),
+                db_time(first - before_ms),
+            ],
+        )
+        return StoredFixes.of_rows(cursor.fetchall())
+
+
+_COLUMNS = (
+    "shift_id, inspector_id, t, received_at, point, accuracy, speed, heading, altitude, "
+    "battery, mock, client_id"
+)
+
+# One statement per batch: the columns travel as arrays and unnest into rows; the unique
+# (inspector_id, t) index drops what is already stored. Measured against COPY into a temporary
+# table followed by INSERT … SELECT … ON CONFLICT (bench/bench_ingest.py, 500-fix batches):
+# unnest is faster at this size, since COPY needs three round trips and a temporary table.
+_POSTGRES_INSERT = f"""
+WITH stored AS (
+    INSERT INTO patrol_trackpoint ({_COLUMNS})
+    SELECT u.shift_id, %s, to_timestamp(u.ms::float8 / 1000), %s,
+           ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326),
+           NULLIF(u.accuracy, 'NaN'), NULLIF(u.speed, 'NaN'), NULLIF(u.heading, 'NaN'),
+           NULLIF(u.altitude, 'NaN'), NULLIF(u.battery, 'NaN'), u.mock, u.client_id
+    FROM unnest(%s::int8[], %s::int8[], %s::float8[], %s::float8[], %s::float8[],
+                %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bool[], %s::text[])
+         AS u(shift_id, ms, lon, lat, accuracy, speed, heading, altitude, battery, mock,
+              client_id)
+    ON CONFLICT (inspector_id, t) DO NOTHING
+    RETURNING shift_id
+)
+SELECT shift_id, count(*) FROM stored GROUP BY shift_id
+"""
+_OPTIONAL = ("accuracy", "speed", "heading", "altitude", "battery")
+
+
+def _points_insert(
+    *, inspector_id: int, shift_ids: np.ndarray, fixes: FixArrays, received_at: datetime
+) -> dict[int, int]:
+    """Write fixes (WGS-84, none stored yet) in one statement, skipping any (inspector, time)
+    already stored; how many were written per shift."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _POSTGRES_INSERT,
+                [
+                    inspector_id,
+                    received_at,
+                    _pg_array(shift_ids.tolist()),
+                    _pg_array(fixes.ms.tolist()),
+                    _pg_array(fixes.lon.tolist()),
+                    _pg_array(fixes.lat.tolist()),
+                    *(_pg_array(getattr(fixes, name).tolist()) for name in _OPTIONAL),
+                    _pg_array(["t" if m else "f" for m in fixes.mock.tolist()]),
+                    _pg_text_array(fixes.client_id.tolist()),
+                ],
+            )
+            return dict(cursor.fetchall())
+        return _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at)
+
+
+# The arrays go as array literals, written here: handed lists, psycopg would quote them element
+# by element in Python, which costs more than the INSERT itself (bench_ingest). str() of a
+# float is its shortest exact form, and PostgreSQL reads "nan" as NaN.
+def _pg_array(values: list) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _pg_text_array(values: list[str]) -> str:
+    return (
+        "{"
+        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
+
+
+def _sqlite_times(ms: np.ndarray) -> list[str]:
+    """Times as Django writes them to SQLite (``str()`` of the naive UTC datetime: no
+    fraction when it is zero), so that raw rows compare and collide with the ORM's."""
+    text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="us")
+    return [s.replace("T", " ").removesuffix(".000000") for s in text.tolist()]
+
+
+def _sqlite_values(values: np.ndarray) -> list:
+    return [None if v != v else v for v in values.tolist()]  # NaN → NULL
+
+
+def _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at) -> dict[int, int]:
+    row = "(%s, %s, %s, %s, MakePoint(%s, %s, 4326), %s, %s, %s, %s, %s, %s, %s)"
+    per_statement = 2000  # 12 parameters a row, under SQLite's 32,766
+    columns = [
+        shift_ids.tolist(),
+        [inspector_id] * len(shift_ids),
+        _sqlite_times(fixes.ms),
+        [connection.ops.adapt_datetimefield_value(received_at)] * len(shift_ids),
+        fixes.lon.tolist(),
+        fixes.lat.tolist(),
+        *(_sqlite_values(getattr(fixes, name)) for name in _OPTIONAL),
+        fixes.mock.tolist(),
+        fixes.client_id.tolist(),
+    ]
+    rows = list(zip(*columns, strict=True))
+    written = Counter()
+    for at in range(0, len(rows), per_statement):
+        chunk = rows[at : at + per_statement]
+        cursor.execute(
+            f"INSERT INTO {TrackPoint._meta.db_table} ({_COLUMNS}) VALUES "
+            f"{', '.join([row] * len(chunk))} "
+            "ON CONFLICT (inspector_id, t) DO NOTHING RETURNING shift_id",
+            [value for r in chunk for value in r],
+        )
+        written.update(shift_id for (shift_id,) in cursor.fetchall())
+    return dict(written)
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def shift_report_compute(*, shift: Shift) -> Shift:
+    """The shift's analysis (distance, stops, checkpoint visits, laps, coverage, anomalies),
+    stored on the shift. Checkpoints and the area are those of the grids the inspector held
+    at any time during the shift. A computation over fewer fixes than the stored report's
+    (one that started before a late upload and ended after the next) does not overwrite it.
+    """
+    track = shift_track(shift)
+    grids = list(shift_grids(shift))
+    checkpoints = [
+        CheckpointSpec(
+            id=c.pk,
+            code=c.code,
+            name=c.name,
+            lon=c.point.x,
+            lat=c.point.y,
+            min_dwell_s=c.min_dwell_minutes * 60,
+        )
+        for c in Checkpoint.objects.filter(grid__in=grids).order_by("code")
+    ]
+    area = shapely.union_all([to_shapely(g.geom) for g in grids]) if grids else None
+    report = analyse_track(
+        track.t,
+        track.lon,
+        track.lat,
+        speed=track.speed,
+        mock=track.mock,
+        checkpoints=checkpoints,
+        grids=area,
+    )
+    now = timezone.now()
+    Shift.objects.filter(pk=shift.pk, report_points__lte=len(track.ms)).update(
+        report=report.to_dict(), report_at=now, report_points=len(track.ms)
+    )
+    shift.refresh_from_db()
+    return shift
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+@dataclass
+class PruneResult:
+    before: date
+    partitions: list[date] = field(default_factory=list)
+    points: int = 0
+    shifts: int = 0
+
+
+def tracks_prune(
+    *, older_than_days: int | None = None, dry_run: bool = False, chunk: int = 10_000, say=None
+) -> PruneResult:
+    """Drop the fixes of local days older than the retention, and the shifts (with their
+    reports) that ended before that day.
+
+    On PostgreSQL whole daily partitions go (detached concurrently first when not inside a
+    transaction, so uploads go on meanwhile); elsewhere rows are deleted in chunks. Each
+    partition and chunk is its own transaction: interrupted, it leaves whole days and whole
+    chunks, and the next run goes on from there.
+    """
+    say = say or (lambda message: None)
+    days = settings.GRIDCITY_PATROL_RETENTION_DAYS if older_than_days is None else older_than_days
+    before = timezone.localdate() - timedelta(days=days)
+    cutoff = partitions.day_bounds(before)[0]
+    result = PruneResult(before=before)
+    if partitions.partitioned():
+        for day in partitions.track_partitions():
+            if day >= before:
+                break
+            say(f"{'would drop' if dry_run else 'dropping'} {partitions.partition_name(day)}")
+            if not dry_run:
+                _partition_drop(day)
+            result.partitions.append(day)
+        partitions.forget()
+    else:
+        old = TrackPoint.objects.filter(t__lt=cutoff)
+        if dry_run:
+            result.points = old.count()
+            say(f"would delete {result.points} track points before {cutoff:%Y-%m-%d %H:%M %Z}")
+        else:
+            while True:
+                with transaction.atomic():
+                    deleted, _by_model = TrackPoint.objects.filter(
+                        pk__in=list(old.values_list("pk", flat=True)[:chunk])
+                    ).delete()
+                if not deleted:
+                    break
+                result.points += deleted
+                say(f"deleted {result.points} track points")
+    ended = Shift.objects.filter(started_at__lt=cutoff, ended_at__lt=cutoff)
+    if dry_run:
+        result.shifts = ended.count()
+        say(f"would delete {result.shifts} shifts ended before {before}")
+        return result
+    while True:
+        with transaction.atomic():
+            pks = list(ended.values_list("pk", flat=True)[:chunk])
+            if not pks:
+                break
+            Shift.objects.filter(pk__in=pks).delete()
+        result.shifts += len(pks)
+        say(f"deleted {result.shifts} shifts")
+    return result
+
+
+def _partition_drop(day: date) -> None:
+    name = partitions.partition_name(day)
+    table = partitions.TABLE
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            # Within a transaction (tests, a caller's own): rows written earlier in it have
+            # foreign-key checks pending at commit, which a DROP may not leave behind.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+            return
+        cursor.execute(
+            "SELECT i.inhdetachpending FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE c.relname = %s",
+            [name],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            # An earlier run interrupted between detaching and dropping left it pending.
+            how = "FINALIZE" if row[0] else "CONCURRENTLY"
+            cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name}" {how}')
+        cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+# --- trackers ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tracker_revoke(*, tracker: Tracker) -> Tracker:
+    """Stop accepting a positioning app's fixes (idempotent)."""
+    Tracker.objects.filter(pk=tracker.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    tracker.refresh_from_db()
+    return tracker
