@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 ("cases", "category"),
                 ("cases", "item"),
                 ("cases", "calendarday"),
+                ("patrol", "tracker"),
             ]
             for action in ("add", "change", "delete", "view")
         ),
@@ -61,6 +62,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             f"cases.view_{model}"
             for model in ("case", "casetransition", "caseextension", "casephoto", "notification")
         ),
+        # Shifts are written by the handhelds' uploads; the admin reads them.
+        "patrol.view_shift",
     ],
 }
 
