@@ -40,6 +40,9 @@ class AnalysisParams:
     stop_radius_m: float = 30.0  # a stop: stayed within this radius of its first fix ...
     stop_min_seconds: float = 120.0  # ... for at least this long
     checkpoint_radius_m: float = 30.0  # a checkpoint is visited when a fix is within this
+    # Two visits of one checkpoint this close in time are one: a fix or two drifting out of the
+    # radius (GPS noise at its edge) must not split a stay into two short, missed ones.
+    visit_merge_seconds: float = 30.0
     coverage_cell_m: float = 25.0  # coverage: share of these square cells of the grid ...
     coverage_reach_m: float = 25.0  # ... whose centre the track passed within this
     max_speed_kmh: float = 45.0  # implied speed impossible on foot or by e-bike
@@ -147,8 +150,9 @@ def analyse_track(
     - stops: a stop starts at the first fix (the anchor) from which every fix stays within
       stop_radius_m of it for at least stop_min_seconds, and runs until the last fix before one
       leaves that radius (maximal run; greedy: the next stop is sought after it ends).
-    - visits: maximal runs of fixes within checkpoint_radius_m of a checkpoint; the dwell is
-      the time from the first fix inside to the last fix inside, to the second.
+    - visits: maximal runs of fixes within checkpoint_radius_m of a checkpoint, two runs at
+      most visit_merge_seconds apart taken as one; the dwell is the time from the first fix
+      inside to the last fix inside, to the second.
     - laps: the visits are taken in order of entry; a lap completes at the entry of the visit
       that makes the set of checkpoints visited since the last completed lap (or the start)
       cover every checkpoint; the set then starts empty again. Dwell does not matter for laps;
@@ -330,6 +334,10 @@ def _visits(t, x, y, gap, frame, checkpoints, params: AnalysisParams):
     for i, c in enumerate(checkpoints):
         near = (x - cx[i]) ** 2 + (y - cy[i]) ** 2 <= r2
         starts, ends = _runs(near, gap)
+        if len(starts) > 1 and params.visit_merge_seconds > 0:
+            apart = t[starts[1:]] - t[ends[:-1]] > params.visit_merge_seconds
+            starts = np.concatenate((starts[:1], starts[1:][apart]))
+            ends = np.concatenate((ends[:-1][apart], ends[-1:]))
         mine = [
             Visit(
                 checkpoint_id=c.id,

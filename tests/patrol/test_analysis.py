@@ -318,6 +318,33 @@ def test_a_gap_while_walking_is_distance_but_neither_online_nor_moving_time():
     assert report.distance_m == pytest.approx(156.0 + 300.0 + 156.0, rel=1e-4)
 
 
+def test_a_fix_drifting_out_of_the_radius_does_not_split_a_stay():
+    w = Walker((0.0, -97.5))
+    w.walk_to(A)
+    w.stay(150)
+    w.t.append(w.now + 5.0)  # one fix 45 m off: GPS noise at the checkpoint's edge
+    w.x.append(A[0] + 45.0)
+    w.y.append(A[1])
+    w.t.append(w.now + 5.0)  # and back
+    w.x.append(A[0])
+    w.y.append(A[1])
+    w.stay(150)
+    w.walk_to((0.0, -97.5))
+    t, lon, lat = w.arrays()
+    report = analyse_track(t, lon, lat, checkpoints=checkpoint_specs()[:1])  # A: 300 s
+    assert len(report.visits) == 1
+    assert report.visits[0].met
+    split = analyse_track(
+        t,
+        lon,
+        lat,
+        checkpoints=checkpoint_specs()[:1],
+        params=AnalysisParams(visit_merge_seconds=0),
+    )
+    assert len(split.visits) == 2
+    assert not any(v.met for v in split.visits)
+
+
 @pytest.mark.parametrize(("stay_s", "met"), [(260.0, True), (255.0, False)])
 def test_a_visit_meets_the_minimum_dwell_from_exactly_that_long(stay_s, met):
     w = Walker((0.0, -97.5))
