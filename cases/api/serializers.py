@@ -72,6 +72,13 @@ def _lonlat(point) -> list[float] | None:
     return [round(point.x, 7), round(point.y, 7)] if point else None
 
 
+def _location(case) -> list[float] | None:
+    """[lon, lat] of a list row (cases.selectors.as_list_rows) or of a whole case."""
+    if "lon" in case.__dict__:
+        return [round(case.lon, 7), round(case.lat, 7)] if case.lon is not None else None
+    return _lonlat(case.point)
+
+
 class CaseListSerializer(serializers.ModelSerializer):
     """A case as a list row: what a handheld or a dispatcher's table shows."""
 
@@ -105,7 +112,7 @@ class CaseListSerializer(serializers.ModelSerializer):
         ]
 
     def get_location(self, case) -> list[float] | None:
-        return _lonlat(case.point)
+        return _location(case)
 
     def to_representation(self, case) -> dict:
         # Written out by hand: the generic field walk costs more than the query for a page of
@@ -122,7 +129,7 @@ class CaseListSerializer(serializers.ModelSerializer):
             "item_name": item_name,
             "description": case.description,
             "address": case.address,
-            "location": _lonlat(case.point),
+            "location": _location(case),
             "grid": codes.GRIDS.code(case.grid_id),
             "street": codes.STREETS.code(case.street_id),
             "department": codes.DEPARTMENTS.code(case.department_id),

@@ -35,7 +35,7 @@ from cases.models import (
     Notification,
 )
 from cases.notify import notification_mark_read, notifications_mark_all_read
-from cases.selectors import cases_near, cases_visible_to, cases_waiting_for
+from cases.selectors import as_list_rows, cases_near, cases_visible_to, cases_waiting_for
 from gridcity import coords
 from gridcity.api.errors import error_body
 
@@ -98,7 +98,7 @@ class CaseListCreateApi(ServiceErrorsMixin, ListAPIView):
     filterset_class = CaseFilter
 
     def get_queryset(self):
-        return cases_visible_to(self.request.user)
+        return as_list_rows(cases_visible_to(self.request.user))
 
     @extend_schema(
         request=s.CaseCreateInputSerializer,
@@ -329,7 +329,7 @@ class CaseDuplicatesApi(APIView):
             point=services.Where.of(data["lon"], data["lat"], data["crs"]).point(),
             radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
         )
-        visible = cases_visible_to(request.user).filter(pk__in=[c.pk for c in near])
+        visible = as_list_rows(cases_visible_to(request.user)).filter(pk__in=[c.pk for c in near])
         return Response(s.CaseListSerializer(visible, many=True).data)
 
 
@@ -349,7 +349,7 @@ class MyTasksApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Case.objects.none()
-        return cases_waiting_for(self.request.user)
+        return as_list_rows(cases_waiting_for(self.request.user))
 
 
 class CategoriesApi(APIView):

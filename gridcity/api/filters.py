@@ -2,9 +2,26 @@ import django_filters
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework_gis.filters import InBBoxFilter
 
 from gridcity.models import Checkpoint, Community, Street, WorkGrid
+
+
+class FilterWhenAskedBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the request names no filter at all.
+
+    Every FilterSet deep-copies its declared filters and binds a form, which costs more than
+    the query on the list a handheld polls most (its first page, unfiltered). With no query
+    parameter but the paginator's, no filter could apply anyway.
+    """
+
+    not_filters = frozenset({"cursor", "page_size", "format"})
+
+    def filter_queryset(self, request, queryset, view):
+        if self.not_filters.issuperset(request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class BBoxFilter(InBBoxFilter):
