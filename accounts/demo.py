@@ -6,6 +6,7 @@ and ``staff-<department code>``, all with the password in ``GRIDCITY_DEMO_PASSWO
 """
 
 import os
+from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db.models import Q
@@ -16,6 +17,8 @@ from accounts.roles import role_groups_sync
 from gridcity.models import District, Street, WorkGrid
 
 DEMO_PASSWORD_DEFAULT = "gridcity-demo"
+# The demo grid assignments start this long before the demo city is built (one retention period).
+DEMO_ASSIGNED_BEFORE = timedelta(days=180)
 
 # City-wide departments a Chinese district dispatches to: (code, name).
 DEPARTMENTS = [
@@ -86,7 +89,9 @@ def demo_people_seed(district: District, *, progress=None) -> dict[str, int]:
                 inspector=by_name[f"inspector-{g.code}"],
                 grid=g,
                 kind=AssignmentKind.PRIMARY,
-                valid_from=now,
+                # Assigned long before the demo history begins: the seeded cases and patrols
+                # of past days must find the inspector who held the grid then.
+                valid_from=now - DEMO_ASSIGNED_BEFORE,
                 note="demo",
             )
             for g in grids

@@ -53,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 ("cases", "item"),
                 ("cases", "calendarday"),
                 ("patrol", "tracker"),
+                ("patrol", "patrolrequirement"),
             ]
             for action in ("add", "change", "delete", "view")
         ),

@@ -276,12 +276,26 @@ GRIDCITY_PATROL_RETENTION_DAYS = env.int("GRIDCITY_PATROL_RETENTION_DAYS", defau
 # One upload: at most this many fixes, and this many bytes once decompressed.
 GRIDCITY_PATROL_MAX_BATCH = env.int("GRIDCITY_PATROL_MAX_BATCH", default=1000)
 GRIDCITY_PATROL_MAX_BODY_BYTES = env.int("GRIDCITY_PATROL_MAX_BODY_BYTES", default=20 * 2**20)
+# A GPX file uploaded to /api/v1/patrol/gpx/: 10 MB is about 60,000 track points, a week of
+# fixes every 10 s; gpxpy holds the whole file in memory while it reads it.
+GRIDCITY_PATROL_MAX_GPX_BYTES = env.int("GRIDCITY_PATROL_MAX_GPX_BYTES", default=10 * 2**20)
 # Daily partitions of the track points made ahead of time (PostgreSQL), besides today.
 GRIDCITY_PATROL_PARTITIONS_AHEAD_DAYS = env.int("GRIDCITY_PATROL_PARTITIONS_AHEAD_DAYS", default=2)
 # Live positions (/ws/patrol/): at most one frame per this many seconds to a watching socket;
 # an inspector's last position is shown for this long after their last fix.
 GRIDCITY_PATROL_LIVE_INTERVAL_S = env.float("GRIDCITY_PATROL_LIVE_INTERVAL_S", default=1.0)
 GRIDCITY_PATROL_LIVE_TTL_S = env.int("GRIDCITY_PATROL_LIVE_TTL_S", default=900)
+# What an inspector must do in a day, district-wide; a grid's PatrolRequirement (admin)
+# overrides any of them: laps of the grid's checkpoints, minutes online, share of the grid
+# covered (0..1), and every checkpoint visited for its minimum dwell.
+GRIDCITY_PATROL_REQUIRED_LAPS = env.int("GRIDCITY_PATROL_REQUIRED_LAPS", default=2)
+GRIDCITY_PATROL_REQUIRED_ONLINE_MINUTES = env.int(
+    "GRIDCITY_PATROL_REQUIRED_ONLINE_MINUTES", default=360
+)
+GRIDCITY_PATROL_REQUIRED_COVERAGE = env.float("GRIDCITY_PATROL_REQUIRED_COVERAGE", default=0.5)
+GRIDCITY_PATROL_REQUIRE_ALL_CHECKPOINTS = env.bool(
+    "GRIDCITY_PATROL_REQUIRE_ALL_CHECKPOINTS", default=True
+)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -12,10 +12,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("patrol/", include("patrol.urls")),
     path("api/v1/", include("gridcity.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/patrol/", include("patrol.api.urls")),
+    path("", include("patrol.urls_protocols")),  # /osmand/, /owntracks/
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

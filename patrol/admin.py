@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from patrol import services
-from patrol.models import Shift, Tracker
+from patrol.models import PatrolRequirement, Shift, Tracker
 
 
 @admin.register(Shift)
@@ -69,6 +69,25 @@ class ShiftAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PatrolRequirement)
+class PatrolRequirementAdmin(admin.ModelAdmin):
+    """A grid's daily patrol requirement where it differs from the district's defaults
+    (GRIDCITY_PATROL_REQUIRED_*): an empty field takes the default."""
+
+    list_display = [
+        "grid",
+        "laps_per_day",
+        "online_minutes",
+        "coverage",
+        "all_checkpoints",
+        "updated_at",
+    ]
+    list_select_related = ["grid"]
+    search_fields = ["grid__code", "grid__name"]
+    raw_id_fields = ["grid"]
+    fields = ["grid", "laps_per_day", "online_minutes", "coverage", "all_checkpoints"]
 
 
 @admin.register(Tracker)

@@ -11,6 +11,8 @@ device time: a replayed upload stores nothing twice.
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -139,6 +141,10 @@ class TrackPoint(models.Model):
         return f"{self.inspector_id} {self.t.isoformat()}"
 
 
+# The shortest device identifier a Tracker may be registered with (Tracker.clean).
+TRACKER_IDENTIFIER_MIN = 8
+
+
 class Tracker(models.Model):
     """A positioning app registered for an inspector: Traccar Client (OsmAnd protocol) or
     OwnTracks. Their fixes carry only the device identifier, so the identifier must be
@@ -170,3 +176,75 @@ class Tracker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.identifier}"
+
+    def clean(self):
+        # The identifier is the only credential these protocols carry (neither sends a
+        # password or token with its fixes): a short or guessable one lets anyone who tries
+        # it write into the inspector's track. Long random identifiers only.
+        self.identifier = (self.identifier or "").strip()
+        errors = []
+        if len(self.identifier) < TRACKER_IDENTIFIER_MIN:
+            errors.append(
+                _(
+                    "At least %(n)d characters: the identifier is the app's only credential. "
+                    "Use a long random one."
+                )
+                % {"n": TRACKER_IDENTIFIER_MIN}
+            )
+        if self.kind == self.Kind.OWNTRACKS:
+            user, _slash, device = self.identifier.partition("/")
+            if not user or not device or "/" in device:
+                errors.append(_("OwnTracks identifiers are user/device (X-Limit-U/X-Limit-D)."))
+        if errors:
+            raise ValidationError({"identifier": errors})
+
+
+class PatrolRequirement(models.Model):
+    """巡查要求: what a grid's inspector must do each day, where it differs from the district's
+    defaults (GRIDCITY_PATROL_REQUIRED_*). An empty field takes the default.
+
+    Supervisors read each inspector's day against these (the summary of
+    ``patrol.selectors.inspectors_day_summary``): laps of the grid's checkpoints, minutes
+    online, share of the grid covered, every checkpoint met (visited for its minimum dwell).
+    """
+
+    grid = models.OneToOneField(
+        "gridcity.WorkGrid",
+        on_delete=models.CASCADE,
+        related_name="patrol_requirement",
+        verbose_name=_("grid"),
+    )
+    laps_per_day = models.PositiveSmallIntegerField(
+        _("laps a day"), null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    online_minutes = models.PositiveSmallIntegerField(
+        _("minutes online a day"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 60)],
+    )
+    coverage = models.FloatField(
+        _("share of the grid covered"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_("0 to 1"),
+    )
+    all_checkpoints = models.BooleanField(
+        _("every checkpoint, for its minimum dwell"), null=True, blank=True
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["grid__code"]
+        verbose_name = _("patrol requirement")
+        verbose_name_plural = _("patrol requirements")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coverage__isnull=True) | Q(coverage__gte=0, coverage__lte=1),
+                name="patrol_requirement_coverage_share",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.grid_id)

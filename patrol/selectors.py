@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import GridAssignment, Role, User
+from accounts.models import AssignmentKind, GridAssignment, Role, User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
-from gridcity.models import WorkGrid
-from patrol.models import Shift, ShiftStatus, Tracker, TrackPoint
+from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
+from patrol.analysis import ANOMALY_KINDS
+from patrol.models import PatrolRequirement, Shift, ShiftStatus, Tracker, TrackPoint
 from patrol.partitions import day_bounds
 
 SEES_EVERY_SHIFT = {Role.ADMIN}
@@ -76,16 +78,23 @@ def shifts_visible_to(user: User | AnonymousUser) -> QuerySet[Shift]:
     if user.role == Role.INSPECTOR:
         return shifts.filter(inspector_id=user.pk)
     if user.role == Role.SUPERVISOR:
-        area = Q(pk__in=[])
-        if prefix := scope_prefix(user):
-            area |= Q(grid__code__startswith=prefix)
-        grids, streets = granted_hierarchy_ids(user)
-        if grids:
-            area |= Q(grid_id__in=sorted(set(grids)))
-        if streets:
-            area |= Q(grid__community__street_id__in=sorted(set(streets)))
-        return shifts.filter(_held_during(area))
+        return shifts.filter(_held_during(_supervised_area(user)))
     return shifts.none()
+
+
+def _supervised_area(user: User, grants: tuple[list[int], list[int]] | None = None) -> Q:
+    """The grid assignments (a condition on GridAssignment) of a supervisor's street or
+    district and of the streets and grids granted to them by hand (``grants``, or one query
+    for them)."""
+    area = Q(pk__in=[])
+    if prefix := scope_prefix(user):
+        area |= Q(grid__code__startswith=prefix)
+    grids, streets = grants or granted_hierarchy_ids(user)
+    if grids:
+        area |= Q(grid_id__in=sorted(set(grids)))
+    if streets:
+        area |= Q(grid__community__street_id__in=sorted(set(streets)))
+    return area
 
 
 def shifts_in_area(shifts: QuerySet[Shift], code: str) -> QuerySet[Shift]:
@@ -197,3 +206,331 @@ def tracker_active(kind: str, identifier: str) -> Tracker | None:
         .select_related("inspector")
         .first()
     )
+
+
+# --- a supervisor's day: every inspector against their grids' requirements ----------------------
+
+
+class AreaOutOfScope(Exception):
+    """An area (street, community or grid code) outside what the caller oversees."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an inspector must do in a day (巡查要求); None where nothing is required."""
+
+    laps: int | None
+    online_minutes: int | None
+    coverage: float | None
+    all_checkpoints: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "laps": self.laps,
+            "online_minutes": self.online_minutes,
+            "coverage": self.coverage,
+            "all_checkpoints": self.all_checkpoints,
+        }
+
+
+def requirement_default() -> Requirement:
+    """The district's requirement (GRIDCITY_PATROL_REQUIRED_*), for grids without their own."""
+    return Requirement(
+        laps=settings.GRIDCITY_PATROL_REQUIRED_LAPS,
+        online_minutes=settings.GRIDCITY_PATROL_REQUIRED_ONLINE_MINUTES,
+        coverage=settings.GRIDCITY_PATROL_REQUIRED_COVERAGE,
+        all_checkpoints=settings.GRIDCITY_PATROL_REQUIRE_ALL_CHECKPOINTS,
+    )
+
+
+def requirement_of_grids(
+    overrides: list[PatrolRequirement | None], default: Requirement
+) -> Requirement | None:
+    """The requirement of an inspector holding these grids as the responsible inspector: each
+    grid's own figures where set, the district's elsewhere, and of several grids the strictest
+    (the laps, minutes and coverage are of the whole patrol, which walks them all). None
+    without a grid: a backup inspector answers for no daily patrol."""
+    if not overrides:
+        return None
+    each = [
+        Requirement(
+            laps=default.laps if o is None or o.laps_per_day is None else o.laps_per_day,
+            online_minutes=default.online_minutes
+            if o is None or o.online_minutes is None
+            else o.online_minutes,
+            coverage=default.coverage if o is None or o.coverage is None else o.coverage,
+            all_checkpoints=default.all_checkpoints
+            if o is None or o.all_checkpoints is None
+            else o.all_checkpoints,
+        )
+        for o in overrides
+    ]
+
+    def strictest(values):
+        values = [v for v in values if v]
+        return max(values) if values else None
+
+    return Requirement(
+        laps=strictest(r.laps for r in each),
+        online_minutes=strictest(r.online_minutes for r in each),
+        coverage=strictest(r.coverage for r in each),
+        all_checkpoints=any(r.all_checkpoints for r in each),
+    )
+
+
+def shortfalls_of(row: dict, requirement: Requirement | None) -> list[dict]:
+    """What a day's figures lack against the requirement: ``{kind, need, got}`` each, in the
+    units of the row (laps, checkpoints met, seconds online, share covered). A day without any
+    shift is short of one thing only: ``no_patrol``. Laps and checkpoints are required only of
+    grids that have checkpoints."""
+    if requirement is None:
+        return []
+    if not row["shifts"]:
+        return [{"kind": "no_patrol", "need": 1, "got": 0}]
+    short = []
+    has_checkpoints = row["checkpoints_required"] > 0
+    if has_checkpoints and requirement.laps and row["laps"] < requirement.laps:
+        short.append({"kind": "laps", "need": requirement.laps, "got": row["laps"]})
+    if (
+        has_checkpoints
+        and requirement.all_checkpoints
+        and row["checkpoints_met"] < row["checkpoints_required"]
+    ):
+        short.append(
+            {
+                "kind": "checkpoints",
+                "need": row["checkpoints_required"],
+                "got": row["checkpoints_met"],
+            }
+        )
+    if requirement.online_minutes and row["online_s"] < requirement.online_minutes * 60:
+        short.append(
+            {"kind": "online", "need": requirement.online_minutes * 60, "got": row["online_s"]}
+        )
+    if requirement.coverage and (row["coverage"] or 0.0) < requirement.coverage:
+        short.append(
+            {"kind": "coverage", "need": requirement.coverage, "got": row["coverage"] or 0.0}
+        )
+    return short
+
+
+def _summary_area(user: User, grants=None) -> Q | None:
+    """The grid assignments whose inspectors a caller's summary lists (a condition on
+    GridAssignment); None for a caller who gets no summary."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser or user.role in SEES_EVERY_SHIFT:
+        return Q()
+    if user.role == Role.SUPERVISOR:
+        return _supervised_area(user, grants)
+    if user.role == Role.INSPECTOR:
+        return Q(inspector_id=user.pk)
+    return None
+
+
+def may_summarise(user: User | AnonymousUser) -> bool:
+    return _summary_area(user) is not None
+
+
+# The figures of a stored report the summary adds up; read out of the JSON by the database, so
+# that the day's stops, visits and anomalies (most of a report) never leave it.
+_REPORT_FIGURES = (
+    "distance_m",
+    "online_s",
+    "moving_s",
+    "stopped_s",
+    "laps",
+    "checkpoints",
+    "coverage",
+    "outside_s",
+    "anomaly_counts",
+)
+
+
+def _held_on(day: date) -> Q:
+    start, end = day_bounds(day)
+    return Q(valid_from__lt=end) & (Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+
+
+def inspectors_day_summary(user: User, *, day: date, area: str | None = None) -> list[dict]:
+    """督查汇总: every inspector who held a grid in the caller's scope (and under ``area``, a
+    district, street, community or grid code) on the local ``day``, one row each, with the
+    figures of that day's shifts (begun that day) added up and what they lack against the
+    grids' requirements. An inspector sees their own row only.
+
+    Figures come from the stored reports; a shift without one, or with one made from fewer
+    fixes than it holds (open shifts, reports not computed yet), counts with what the shift
+    row holds (online from its first to its last fix; nothing else) and marks the row
+    ``report_pending``. Coverage is the best single shift's share (reports keep the share, not
+    the cells, so shares of two shifts cannot be united: a lower bound of the day's). Laps are
+    added up (a lap that two shifts share counts in neither).
+
+    Raises AreaOutOfScope for an area with no grid in the caller's scope. A fixed number of
+    queries whatever the number of inspectors.
+    """
+    if not may_summarise(user):
+        raise AreaOutOfScope(area)
+    supervisor = user.role == Role.SUPERVISOR and not user.is_superuser
+    grants = granted_hierarchy_ids(user) if supervisor else ([], [])
+    scope = _summary_area(user, grants)
+    if area and supervisor and not _area_supervised(user, area, grants):
+        raise AreaOutOfScope(area)
+    held = GridAssignment.objects.filter(scope, _held_on(day))
+    if area:
+        held = held.filter(grid__code__startswith=area)
+    assignments = list(
+        held.order_by("grid__code", "kind", "valid_from").values_list(
+            "inspector_id",
+            "inspector__username",
+            "inspector__first_name",
+            "inspector__last_name",
+            "grid_id",
+            "grid__code",
+            "kind",
+        )
+    )
+    if area and user.role == Role.INSPECTOR and not assignments:
+        raise AreaOutOfScope(area)
+    if not assignments:
+        return []
+    grid_ids = held.values("grid_id")
+
+    checkpoints_of: dict[int, set[int]] = {}
+    for pk, grid_id in Checkpoint.objects.filter(grid_id__in=grid_ids).values_list("pk", "grid_id"):
+        checkpoints_of.setdefault(grid_id, set()).add(pk)
+    overrides = {r.grid_id: r for r in PatrolRequirement.objects.filter(grid_id__in=grid_ids)}
+
+    shifts = shifts_started_on(
+        Shift.objects.filter(inspector_id__in=held.values("inspector_id")), day
+    )
+    if supervisor:
+        # What a supervisor may see of those shifts, as shifts_visible_to decides: not those
+        # an inspector walked before moving into the street.
+        shifts = shifts.filter(_held_during(scope))
+    shift_rows = shifts.order_by("started_at", "pk").values_list(
+        "pk",
+        "inspector_id",
+        "first_point_at",
+        "last_point_at",
+        "points_count",
+        "report_points",
+        "report_at",
+        *(f"report__{name}" for name in _REPORT_FIGURES),
+    )
+
+    rows: dict[int, dict] = {}
+    grids_of: dict[int, dict[int, list]] = {}  # inspector → grid id → [code, primary]
+    for inspector_id, username, first, last, grid_id, code, kind in assignments:
+        if inspector_id not in rows:
+            rows[inspector_id] = _summary_row(inspector_id, username, first, last)
+        grid = grids_of.setdefault(inspector_id, {}).setdefault(grid_id, [code, False])
+        grid[1] |= kind == AssignmentKind.PRIMARY
+
+    visited: dict[int, set[int]] = {}
+    met: dict[int, set[int]] = {}
+    for pk, inspector_id, first_at, last_at, count, reported, report_at, *figures in shift_rows:
+        row = rows[inspector_id]
+        row["shifts"].append(pk)
+        report = dict(zip(_REPORT_FIGURES, figures, strict=True))
+        if report_at is None or reported != count:
+            row["report_pending"] = True
+        if report_at is None:
+            if first_at and last_at:
+                row["online_s"] += (last_at - first_at).total_seconds()
+            continue
+        for name in ("distance_m", "online_s", "moving_s", "stopped_s", "outside_s"):
+            row[name] += report[name] or 0.0
+        row["laps"] += report["laps"] or 0
+        if report["coverage"] is not None:
+            row["coverage"] = max(row["coverage"] or 0.0, report["coverage"])
+        for kind, n in (report["anomaly_counts"] or {}).items():
+            row["anomalies"][kind] = row["anomalies"].get(kind, 0) + n
+        for c in report["checkpoints"] or []:
+            if c["visits"]:
+                visited.setdefault(inspector_id, set()).add(c["checkpoint_id"])
+            if c["met"]:
+                met.setdefault(inspector_id, set()).add(c["checkpoint_id"])
+
+    default = requirement_default()
+    out = []
+    for inspector_id, row in rows.items():
+        grids = grids_of[inspector_id]
+        required = set().union(*(checkpoints_of.get(g, set()) for g in grids))
+        row["grids"] = [code for code, _primary in grids.values()]
+        row["checkpoints_required"] = len(required)
+        row["checkpoints_visited"] = len(required & visited.get(inspector_id, set()))
+        row["checkpoints_met"] = len(required & met.get(inspector_id, set()))
+        requirement = requirement_of_grids(
+            [overrides.get(g) for g, (_code, primary) in grids.items() if primary], default
+        )
+        row["requirement"] = requirement.as_dict() if requirement else None
+        row["shortfalls"] = shortfalls_of(row, requirement)
+        row["short"] = bool(row["shortfalls"])
+        out.append(row)
+    return out
+
+
+def _summary_row(inspector_id: int, username: str, first: str, last: str) -> dict:
+    return {
+        "inspector": {
+            "id": inspector_id,
+            "username": username,
+            "name": f"{first} {last}".strip() or username,  # as User.get_full_name()
+        },
+        "grids": [],
+        "shifts": [],
+        "distance_m": 0.0,
+        "online_s": 0.0,
+        "moving_s": 0.0,
+        "stopped_s": 0.0,
+        "laps": 0,
+        "checkpoints_visited": 0,
+        "checkpoints_met": 0,
+        "checkpoints_required": 0,
+        "coverage": None,
+        "outside_s": 0.0,
+        "anomalies": dict.fromkeys(ANOMALY_KINDS, 0),
+        "report_pending": False,
+    }
+
+
+def _area_supervised(user: User, area: str, grants: tuple[list[int], list[int]]) -> bool:
+    """Whether an area (code) and a supervisor's scope share a grid: the area lies in their
+    street or district (or holds it), or holds a grid or street granted to them."""
+    prefix = scope_prefix(user)
+    if prefix and (area.startswith(prefix) or prefix.startswith(area)):
+        return True
+    grids, streets = grants
+    if not (grids or streets):
+        return False
+    return WorkGrid.objects.filter(
+        Q(pk__in=grids) | Q(community__street_id__in=streets), code__startswith=area
+    ).exists()
+
+
+def area_exists(code: str) -> bool:
+    """Whether a district, street, community or grid has this code (by its length)."""
+    model = {6: District, 9: Street, 12: Community, 15: WorkGrid}.get(len(code))
+    return bool(model and code.isdigit() and model.objects.filter(code=code).exists())
+
+
+def streets_supervised(user: User) -> QuerySet[Street]:
+    """The streets a supervisor oversees (their street, or their district's; those granted by
+    hand, and those of grids granted by hand), every street for an administrator: the
+    choices of the patrol audit page."""
+    streets = Street.objects.order_by("code").only("code", "name")
+    if not user.is_authenticated or not user.is_active:
+        return streets.none()
+    if user.is_superuser or user.role in SEES_EVERY_SHIFT:
+        return streets
+    if user.role != Role.SUPERVISOR:
+        return streets.none()
+    rule = Q(pk__in=[])
+    if prefix := scope_prefix(user):
+        rule |= Q(code__startswith=prefix)
+    grids, granted = granted_hierarchy_ids(user)
+    if granted:
+        rule |= Q(pk__in=granted)
+    if grids:
+        rule |= Q(communities__grids__in=grids)
+    return streets.filter(rule).distinct()

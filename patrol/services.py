@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Device, GridAssignment, Role, User
 from gridcity import coords
 from gridcity.geometry import to_shapely
-from gridcity.models import Checkpoint
+from gridcity.models import Checkpoint, WorkGrid
 from patrol import filters, partitions
 from patrol.analysis import CheckpointSpec, analyse_track
 from patrol.filters import FilterParams, FixArrays, StoredFixes
@@ -389,6 +389,52 @@ def track_points_ingest(
     return result
 
 
+IMPORT_CHUNK = 1000  # fixes per transaction of an import: GRIDCITY_PATROL_MAX_BATCH's default
+
+
+def track_points_import(
+    *,
+    inspector: User,
+    segments: list[list[Fix]],
+    crs: str = "wgs84",
+    device: Device | None = None,
+    chunk: int = IMPORT_CHUNK,
+    progress=None,
+) -> IngestResult:
+    """Store a recorded track (a GPX file's segments) for an inspector, as uploads would.
+
+    Each segment goes to ``track_points_ingest`` in chunks of at most ``chunk`` fixes, each
+    chunk its own transaction: an import interrupted halfway leaves whole chunks, and running
+    it again stores only what is missing (a fix is stored once per inspector and time). The
+    counts are summed; ``rejected_points`` index the fixes in file order, across segments.
+    ``progress(done, total)`` is called after each chunk.
+    """
+    if crs not in coords.CRS_CHOICES:
+        raise PatrolInvalid("crs", _("Unknown coordinate system."))
+    _require_inspector(inspector)
+    total = sum(len(segment) for segment in segments)
+    result = IngestResult()
+    reasons: Counter = Counter()
+    shifts: set[int] = set()
+    done = 0
+    for segment in segments:
+        for at in range(0, len(segment), chunk):
+            part = track_points_ingest(
+                inspector=inspector, fixes=segment[at : at + chunk], device=device, crs=crs
+            )
+            result.accepted += part.accepted
+            result.duplicate += part.duplicate
+            reasons.update(part.rejected)
+            result.rejected_points += [(done + i, reason) for i, reason in part.rejected_points]
+            shifts.update(part.shifts)
+            done += len(segment[at : at + chunk])
+            if progress is not None:
+                progress(done, total)
+    result.rejected = dict(reasons)
+    result.shifts = sorted(shifts)
+    return result
+
+
 def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, result) -> None:
     idle_ms = settings.GRIDCITY_PATROL_IDLE_MINUTES * 60_000
     _inspector_lock(inspector.pk)
@@ -679,9 +725,15 @@ def shift_report_compute(*, shift: Shift) -> Shift:
     at any time during the shift. A computation over fewer fixes than the stored report's
     (one that started before a late upload and ended after the next) does not overwrite it.
     """
-    track = shift_track(shift)
     grids = list(shift_grids(shift))
-    checkpoints = [
+    report, points = _report_analyse(shift, grids, _report_checkpoints(grids))
+    _report_store(shift, report, points)
+    shift.refresh_from_db()
+    return shift
+
+
+def _report_checkpoints(grids: list[WorkGrid]) -> list[CheckpointSpec]:
+    return [
         CheckpointSpec(
             id=c.pk,
             code=c.code,
@@ -692,6 +744,13 @@ def shift_report_compute(*, shift: Shift) -> Shift:
         )
         for c in Checkpoint.objects.filter(grid__in=grids).order_by("code")
     ]
+
+
+def _report_analyse(
+    shift: Shift, grids: list[WorkGrid], checkpoints: list[CheckpointSpec]
+) -> tuple[dict, int]:
+    """The report of the shift's fixes as stored now, and how many fixes it was made from."""
+    track = shift_track(shift)
     area = shapely.union_all([to_shapely(g.geom) for g in grids]) if grids else None
     report = analyse_track(
         track.t,
@@ -702,12 +761,65 @@ def shift_report_compute(*, shift: Shift) -> Shift:
         checkpoints=checkpoints,
         grids=area,
     )
-    now = timezone.now()
-    Shift.objects.filter(pk=shift.pk, report_points__lte=len(track.ms)).update(
-        report=report.to_dict(), report_at=now, report_points=len(track.ms)
+    return report.to_dict(), len(track.ms)
+
+
+def _report_store(shift: Shift, report: dict, points: int) -> None:
+    Shift.objects.filter(pk=shift.pk, report_points__lte=points).update(
+        report=report, report_at=timezone.now(), report_points=points
     )
-    shift.refresh_from_db()
-    return shift
+
+
+@dataclass
+class ShiftReportView:
+    """A shift's report as a supervisor reads it, with what it was made against."""
+
+    shift: Shift
+    grids: list[WorkGrid]
+    checkpoints: list[CheckpointSpec]
+    report: dict | None
+    computed_at: datetime | None
+    fresh: bool  # made from every fix the shift holds
+    live: bool  # computed for this answer, not stored (a shift still on patrol)
+
+
+def shift_report_current(*, shift: Shift) -> ShiftReportView:
+    """The shift's report, served from storage where it is up to date.
+
+    An ended shift without a report, or whose report was made from another number of fixes
+    than it holds, gets it computed and stored now (``shift_report_compute``'s work, which the
+    background task or the nightly run would do; idempotent). A shift still on patrol gets it
+    computed from its fixes so far and not stored: it changes with every upload, and the one
+    kept is made when the shift ends.
+    """
+    grids = list(shift_grids(shift))
+    checkpoints = _report_checkpoints(grids)
+    if shift.status == ShiftStatus.OPEN:
+        report, points = _report_analyse(shift, grids, checkpoints)
+        return ShiftReportView(
+            shift=shift,
+            grids=grids,
+            checkpoints=checkpoints,
+            report=report,
+            computed_at=timezone.now(),
+            fresh=points == shift.points_count,
+            live=True,
+        )
+    if shift.report is None or shift.report_at is None or shift.report_points != shift.points_count:
+        report, points = _report_analyse(shift, grids, checkpoints)
+        _report_store(shift, report, points)
+        stored = Shift.objects.filter(pk=shift.pk).values("report", "report_at", "report_points")
+        for name, value in stored.get().items():
+            setattr(shift, name, value)
+    return ShiftReportView(
+        shift=shift,
+        grids=grids,
+        checkpoints=checkpoints,
+        report=shift.report,
+        computed_at=shift.report_at,
+        fresh=shift.report_points == shift.points_count,
+        live=False,
+    )
 
 
 # --- retention -------------------------------------------------------------------------------

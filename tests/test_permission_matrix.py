@@ -207,10 +207,44 @@ MATRIX = {
         lambda p: shift_of(p.inspector_a),
         {"POST": acting(["inspector_a"], SHIFT_SEERS)},
     ),
+    # A shift's report is seen as the shift is (this open one's is computed live).
+    "patrol-shift-report": (
+        lambda p: shift_of(p.inspector_a),
+        {"GET": acting(SHIFT_SEERS, SHIFT_SEERS)},
+    ),
+    # A day's summary: supervisors (their street), administrators, inspectors (their own row).
+    "patrol-inspectors": (
+        lambda p: {},
+        {"GET": {**SIGNED_IN, "citizen": 403, "staff": 403, "dispatcher": 403}},
+    ),
     # JSON only: the matrix posts a form, which an inspector gets told (415) and others never.
     "patrol-points": (
         lambda p: {},
         {"POST": {**INSPECTORS_ONLY, "inspector_a": 415, "inspector_b": 415}},
+    ),
+    # A GPX of one's own track: inspectors only (the matrix sends no file: 400 for them).
+    "patrol-gpx-import": (
+        lambda p: {},
+        {"POST": {**INSPECTORS_ONLY, "inspector_a": 400, "inspector_b": 400}},
+    ),
+    "patrol-shift-track-gpx": (
+        lambda p: shift_of(p.inspector_a),
+        {"GET": acting(SHIFT_SEERS, SHIFT_SEERS)},
+    ),
+    "patrol-shift-track-geojson": (
+        lambda p: shift_of(p.inspector_a),
+        {"GET": acting(SHIFT_SEERS, SHIFT_SEERS)},
+    ),
+    # The positioning apps' endpoints: the registered device identifier is the only credential,
+    # a session counts for nothing. An unregistered one is a 403 for everyone, signed in or not.
+    "osmand": (
+        lambda p: {},
+        {"GET": dict.fromkeys(PERSONAS, 403), "POST": dict.fromkeys(PERSONAS, 403)},
+    ),
+    # OwnTracks posts JSON; the matrix's form is none: a 400 for everyone alike.
+    "owntracks": (
+        lambda p: {},
+        {"POST": dict.fromkeys(PERSONAS, 400), "GET": dict.fromkeys(PERSONAS, 405)},
     ),
     "schema": (lambda p: {}, {"GET": EVERYONE}),
     "swagger-ui": (lambda p: {}, {"GET": EVERYONE}),
@@ -227,6 +261,7 @@ QUERY = {
     "case-rate": {"rating": 5},
     "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
     "patrol-shift-list": {"client_uuid": "5e2f6c1e-3b8e-4a53-9d1e-6f0c9d1a2b3c"},
+    "osmand": {"id": "unregistered-device", "lat": 30.001, "lon": 100.001, "timestamp": 1795000000},
 }
 
 
@@ -234,7 +269,8 @@ def merge_master(p) -> str:
     return case_at(p, "reported")
 
 
-API_PREFIXES = ("api/",)
+# The API, and the positioning apps' endpoints at the root (/osmand/, /owntracks/).
+API_PREFIXES = ("api/", "osmand", "owntracks")
 
 
 def api_url_names(patterns=None, prefix=""):
@@ -282,5 +318,30 @@ def test_permission_matrix(client, people, name, method, persona, status):
         case_at(people, "reported")  # the item exists
 
     response = getattr(client, method.lower())(url, data)
+
+    assert response.status_code == status, response.content[:300]
+
+
+# Web pages outside the API: who may open them (302: off to the log-in page).
+PAGES = {
+    "patrol-audit": {
+        **dict.fromkeys(PERSONAS, 403),
+        "anonymous": 302,
+        "supervisor": 200,
+        "other_supervisor": 200,
+        "admin": 200,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "persona", "status"),
+    [(name, persona, status) for name, row in PAGES.items() for persona, status in row.items()],
+)
+def test_page_permission_matrix(client, people, name, persona, status):
+    if persona != "anonymous":
+        client.force_login(getattr(people, persona))
+
+    response = client.get(reverse(name))
 
     assert response.status_code == status, response.content[:300]

@@ -216,3 +216,104 @@ class ShiftSerializer(serializers.ModelSerializer):
 class ShiftDetailSerializer(ShiftSerializer):
     class Meta(ShiftSerializer.Meta):
         fields = [*ShiftSerializer.Meta.fields, "report"]
+
+
+class ShiftBriefSerializer(serializers.ModelSerializer):
+    inspector = InspectorSerializer()
+
+    class Meta:
+        model = Shift
+        fields = ["id", "inspector", "started_at", "ended_at", "status", "points_count"]
+
+
+class GridBriefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ReportCheckpointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    min_dwell_s = serializers.FloatField()
+    radius_m = serializers.FloatField(help_text="a fix this near visits the checkpoint")
+
+
+class ShiftReportSerializer(serializers.Serializer):
+    """A shift's report with what it was made against. The report's times (``started``,
+    ``ended``, stops' and visits' ``start``/``end``/``enter``/``leave``, ``lap_ends``,
+    anomalies' ``start``/``end``) are epoch seconds (UTC), as stored."""
+
+    shift = ShiftBriefSerializer()
+    grids = GridBriefSerializer(many=True)
+    checkpoints = ReportCheckpointSerializer(many=True)
+    report = serializers.JSONField(
+        allow_null=True, help_text="patrol.analysis.ShiftReport; times in epoch seconds"
+    )
+    computed_at = serializers.DateTimeField(allow_null=True)
+    fresh = serializers.BooleanField(help_text="made from every fix the shift holds")
+    live = serializers.BooleanField(help_text="computed for this answer (shift on patrol)")
+
+
+class InspectorSummaryQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="local day (default today)")
+    street = serializers.RegexField(
+        r"^\d{6}(\d{3}){0,3}$",
+        required=False,
+        help_text="code of a street (or of a district, community or grid)",
+    )
+    area = serializers.RegexField(
+        r"^\d{6}(\d{3}){0,3}$",
+        required=False,
+        help_text="the same as street: a district, street, community or grid code",
+    )
+
+    def validate(self, attrs):
+        street, area = attrs.get("street"), attrs.get("area")
+        if street and area and street != area:
+            raise serializers.ValidationError({"area": _("Give street or area, not both.")})
+        return attrs
+
+
+class ShortfallSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["laps", "checkpoints", "online", "coverage", "no_patrol"]
+    )
+    need = serializers.FloatField()
+    got = serializers.FloatField()
+
+
+class RequirementSerializer(serializers.Serializer):
+    laps = serializers.IntegerField(allow_null=True)
+    online_minutes = serializers.IntegerField(allow_null=True)
+    coverage = serializers.FloatField(allow_null=True)
+    all_checkpoints = serializers.BooleanField()
+
+
+class InspectorDaySerializer(serializers.Serializer):
+    inspector = serializers.DictField()
+    grids = serializers.ListField(child=serializers.CharField())
+    shifts = serializers.ListField(child=serializers.IntegerField())
+    distance_m = serializers.FloatField()
+    online_s = serializers.FloatField()
+    moving_s = serializers.FloatField()
+    stopped_s = serializers.FloatField()
+    laps = serializers.IntegerField()
+    checkpoints_visited = serializers.IntegerField()
+    checkpoints_met = serializers.IntegerField()
+    checkpoints_required = serializers.IntegerField()
+    coverage = serializers.FloatField(allow_null=True)
+    outside_s = serializers.FloatField()
+    anomalies = serializers.DictField(child=serializers.IntegerField())
+    report_pending = serializers.BooleanField()
+    requirement = RequirementSerializer(allow_null=True)
+    short = serializers.BooleanField()
+    shortfalls = ShortfallSerializer(many=True)
+
+
+class InspectorSummarySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    area = serializers.CharField(allow_null=True)
+    results = InspectorDaySerializer(many=True)

@@ -9,6 +9,7 @@ import numpy as np
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import ListAPIView
@@ -20,12 +21,20 @@ from rest_framework.views import APIView
 from accounts.models import Device, Role
 from gridcity.api.errors import error_body
 from patrol import services
+from patrol.analysis import AnalysisParams
 from patrol.api import serializers as s
 from patrol.api.filters import ShiftFilter
 from patrol.api.parsers import BoundedJSONParser
 from patrol.fixes import FixFormatError
 from patrol.models import Shift
-from patrol.selectors import shift_track, shifts_visible_to
+from patrol.selectors import (
+    AreaOutOfScope,
+    area_exists,
+    inspectors_day_summary,
+    may_summarise,
+    shift_track,
+    shifts_visible_to,
+)
 
 
 class ShiftPagination(CursorPagination):
@@ -196,3 +205,75 @@ class TrackPointsUploadApi(PatrolErrorsMixin, APIView):
             inspector=request.user, fixes=fixes, device=_device_of(request), crs=crs
         )
         return Response(result.as_dict())
+
+
+class ShiftReportApi(APIView):
+    """A shift's report (distance, stops, checkpoint visits and dwell, laps, coverage, time
+    outside, anomalies) with the grids and checkpoints it was made against. Served from
+    storage; an ended shift whose report is missing or stale gets it computed (and stored)
+    now, a shift still on patrol gets it computed from its fixes so far (not stored). Times
+    inside ``report`` are epoch seconds. Visible as the shift is (404 otherwise)."""
+
+    @extend_schema(responses=s.ShiftReportSerializer)
+    def get(self, request, pk: int):
+        current = services.shift_report_current(shift=_visible_shift(request, pk))
+        radius = AnalysisParams().checkpoint_radius_m
+        return Response(
+            {
+                "shift": s.ShiftBriefSerializer(current.shift).data,
+                "grids": [{"code": g.code, "name": g.name} for g in current.grids],
+                "checkpoints": [
+                    {
+                        "id": c.id,
+                        "code": c.code,
+                        "name": c.name,
+                        "lon": c.lon,
+                        "lat": c.lat,
+                        "min_dwell_s": c.min_dwell_s,
+                        "radius_m": radius,
+                    }
+                    for c in current.checkpoints
+                ],
+                "report": current.report,
+                "computed_at": timezone.localtime(current.computed_at).isoformat()
+                if current.computed_at
+                else None,
+                "fresh": current.fresh,
+                "live": current.live,
+            }
+        )
+
+
+class MaySummarise(BasePermission):
+    """Supervisors (their street), administrators (all) and inspectors (their own row)."""
+
+    def has_permission(self, request, view):
+        return may_summarise(request.user)
+
+
+class InspectorSummaryApi(APIView):
+    """督查汇总: every inspector who held a grid in the caller's scope on a local day, with
+    that day's patrol figures added up and what they lack against their grids' requirements
+    (``short``, ``shortfalls``). ``street`` (or ``area``): a street, community or grid code
+    inside the caller's scope (403 outside it, 404 for no such code)."""
+
+    permission_classes = [IsAuthenticated, MaySummarise]
+
+    @extend_schema(
+        parameters=[s.InspectorSummaryQuerySerializer],
+        responses=s.InspectorSummarySerializer,
+    )
+    def get(self, request):
+        given = s.InspectorSummaryQuerySerializer(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        day = given.validated_data.get("date") or timezone.localdate()
+        area = given.validated_data.get("street") or given.validated_data.get("area")
+        if area and not area_exists(area):
+            raise exceptions.NotFound(_("There is no area with code %(code)s.") % {"code": area})
+        try:
+            rows = inspectors_day_summary(request.user, day=day, area=area)
+        except AreaOutOfScope:
+            raise exceptions.PermissionDenied(
+                _("This area is outside the one you oversee.")
+            ) from None
+        return Response({"date": day.isoformat(), "area": area, "results": rows})

@@ -406,10 +406,14 @@ def test_the_admin_reads_shifts_and_registers_and_revokes_trackers(client, peopl
 
     added = client.post(
         "/admin/patrol/tracker/add/",
-        {"kind": "owntracks", "identifier": "ot-a", "inspector": people.inspector_a.pk},
+        {
+            "kind": "owntracks",
+            "identifier": "zhang.san/phone-7f3a",
+            "inspector": people.inspector_a.pk,
+        },
     )
     assert added.status_code == 302, added.content[:500]
-    tracker = Tracker.objects.get(identifier="ot-a")
+    tracker = Tracker.objects.get(identifier="zhang.san/phone-7f3a")
     client.post(
         "/admin/patrol/tracker/",
         {"action": "revoke", "_selected_action": [tracker.pk]},

@@ -1,0 +1,374 @@
+"""The positioning apps' endpoints: OsmAnd as Traccar Client sends it (``/osmand/``) and
+OwnTracks in HTTP mode (``/owntracks/``). The registered device identifier is the credential:
+unknown or revoked is a 403 and stores nothing; a session or a CSRF token plays no part."""
+
+import json
+import logging
+from datetime import UTC, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from patrol.models import Tracker, TrackPoint
+from patrol.protocols import KNOT
+from patrol.services import tracker_revoke
+from tests.factories import make_people
+from tests.patrol.conftest import grid_centre
+
+pytestmark = pytest.mark.django_db
+
+OSMAND_ID = "t7Qk2mZp9xLc"
+OWNTRACKS_ID = "zhangsan/Pixel-8-4f9c1e"
+
+
+@pytest.fixture
+def people(now, small_city):
+    return make_people(small_city)
+
+
+@pytest.fixture
+def osmand(people):
+    return Tracker.objects.create(
+        kind=Tracker.Kind.OSMAND, identifier=OSMAND_ID, inspector=people.inspector_a
+    )
+
+
+@pytest.fixture
+def owntracks(people):
+    return Tracker.objects.create(
+        kind=Tracker.Kind.OWNTRACKS, identifier=OWNTRACKS_ID, inspector=people.inspector_a
+    )
+
+
+def traccar_params(people, now, **changes) -> dict:
+    """One fix as Traccar Client 8 sends it: epoch seconds, speed in knots."""
+    lon, lat = grid_centre(people.grid_a)
+    params = {
+        "id": OSMAND_ID,
+        "timestamp": str(int((now - timedelta(minutes=1)).timestamp())),
+        "lat": f"{lat:.7f}",
+        "lon": f"{lon:.7f}",
+        "speed": "2.0",
+        "bearing": "90.0",
+        "altitude": "12.0",
+        "accuracy": "6.0",
+        "batt": "77.0",
+    }
+    params.update(changes)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def traccar_json(people, now) -> dict:
+    """The same fix as Traccar Client 9 sends it (transistorsoft background geolocation)."""
+    lon, lat = grid_centre(people.grid_a)
+    return {
+        "device_id": OSMAND_ID,
+        "location": {
+            "timestamp": (now - timedelta(minutes=1)).astimezone(UTC).isoformat(),
+            "uuid": "3a0d5c8e-1f2b-4c6d-9e7f-8a9b0c1d2e3f",
+            "coords": {
+                "latitude": lat,
+                "longitude": lon,
+                "accuracy": 6.0,
+                "speed": 2.0 * KNOT,
+                "heading": 90.0,
+                "altitude": 12.0,
+            },
+            "battery": {"level": 0.77, "is_charging": False},
+        },
+    }
+
+
+def send(client, how: str, people, now, **changes):
+    if how == "query":
+        return client.get("/osmand/", traccar_params(people, now, **changes))
+    if how == "form":
+        return client.post(
+            "/osmand/",
+            urlencode(traccar_params(people, now, **changes)),
+            content_type="application/x-www-form-urlencoded",
+        )
+    return client.post(
+        "/osmand/", json.dumps(traccar_json(people, now)), content_type="application/json"
+    )
+
+
+# --- OsmAnd / Traccar Client ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["query", "form", "json"])
+def test_a_registered_trackers_fix_is_stored_for_its_inspector(client, people, now, osmand, how):
+    response = send(client, how, people, now)
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"accepted": 1, "duplicate": 0, "rejected": {}}
+    point = TrackPoint.objects.get()
+    assert point.inspector == people.inspector_a
+    assert point.t == (now - timedelta(minutes=1)).replace(microsecond=0)
+    assert (round(point.point.x, 6), round(point.point.y, 6)) == tuple(
+        round(v, 6) for v in grid_centre(people.grid_a)
+    )
+    # Knots on the wire (query and form), m/s in the JSON: m/s stored either way.
+    assert point.speed == pytest.approx(2.0 * KNOT)
+    assert (point.heading, point.altitude, point.accuracy) == (90.0, 12.0, 6.0)
+    assert point.battery == pytest.approx(77.0)
+    assert point.shift.inspector == people.inspector_a
+
+
+def test_the_url_without_its_trailing_slash_takes_the_post_too(client, people, now, osmand):
+    response = client.post(
+        "/osmand",
+        urlencode(traccar_params(people, now)),
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 200
+    assert TrackPoint.objects.count() == 1
+
+
+def test_the_same_request_replayed_is_stored_once(client, people, now, osmand):
+    first = send(client, "query", people, now)
+    again = send(client, "query", people, now)
+
+    assert first.json()["accepted"] == 1
+    assert again.status_code == 200
+    assert again.json() == {"accepted": 0, "duplicate": 1, "rejected": {}}
+    assert TrackPoint.objects.count() == 1
+
+
+def test_an_unknown_identifier_is_refused_and_nothing_stored(client, people, now, osmand, caplog):
+    with caplog.at_level(logging.WARNING, logger="patrol.api.protocols"):
+        response = send(client, "query", people, now, id="not-registered-device")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "unknown_device"
+    assert not TrackPoint.objects.exists()
+    assert "not registered or is revoked" in caplog.text
+    assert "not-registered-device" not in caplog.text  # only its first characters
+
+
+def test_a_revoked_identifier_is_refused_and_nothing_stored(client, people, now, osmand):
+    tracker_revoke(tracker=osmand)
+
+    for how in ("query", "form", "json"):
+        response = send(client, how, people, now)
+        assert response.status_code == 403, how
+    assert not TrackPoint.objects.exists()
+
+
+def test_an_owntracks_registration_is_no_credential_for_osmand(client, people, now):
+    Tracker.objects.create(
+        kind=Tracker.Kind.OWNTRACKS, identifier=OSMAND_ID, inspector=people.inspector_a
+    )
+
+    assert send(client, "query", people, now).status_code == 403
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_signed_in_session_is_no_credential(client, people, now):
+    client.force_login(people.inspector_a)
+
+    response = send(client, "query", people, now)
+
+    assert response.status_code == 403
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_form_post_needs_no_csrf_token(people, now, osmand):
+    browserish = Client(enforce_csrf_checks=True)
+    browserish.force_login(people.inspector_b)  # a cookie, which counts for nothing here
+
+    response = browserish.post("/osmand/", traccar_params(people, now))  # multipart, as curl -F
+
+    assert response.status_code == 200
+    assert TrackPoint.objects.get().inspector == people.inspector_a
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"lat": None}, "lat"), ({"lon": "east"}, "lon"), ({"timestamp": None}, "timestamp")],
+)
+def test_a_request_that_cannot_be_read_is_a_400_naming_the_parameter(
+    client, people, now, osmand, change, field
+):
+    response = send(client, "query", people, now, **change)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert list(error["fields"]) == [field]
+    assert error["message"].startswith(f"{field}: ")
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_fix_the_filters_reject_is_still_a_200_saying_why(client, people, now, osmand):
+    response = send(client, "query", people, now, accuracy="500")
+
+    # Anything but a 200 and Traccar Client would send this fix again for ever.
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 0, "duplicate": 0, "rejected": {"accuracy": 1}}
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_fix_the_device_marks_invalid_is_answered_and_not_stored(client, people, now, osmand):
+    response = send(client, "query", people, now, valid="false")
+
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 0, "duplicate": 0, "rejected": {}}
+    assert not TrackPoint.objects.exists()
+
+
+def test_other_methods_are_405_in_the_error_shape(client, osmand):
+    response = client.put("/osmand/", "")
+
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, POST"
+
+
+# --- OwnTracks --------------------------------------------------------------------------------
+
+
+def owntracks_location(people, now, **extra) -> dict:
+    lon, lat = grid_centre(people.grid_a)
+    return {
+        "_type": "location",
+        "tst": int((now - timedelta(minutes=2)).timestamp()),
+        "lat": lat,
+        "lon": lon,
+        "acc": 9,
+        "vel": 5,
+        "cog": 180,
+        "alt": 20,
+        "batt": 64,
+        "tid": "zs",
+        **extra,
+    }
+
+
+def post_owntracks(client, body, *, headers: bool = True):
+    extra = {}
+    if headers:
+        user, device = OWNTRACKS_ID.split("/")
+        extra = {"HTTP_X_LIMIT_U": user, "HTTP_X_LIMIT_D": device}
+    return client.post("/owntracks/", json.dumps(body), content_type="application/json", **extra)
+
+
+def test_an_owntracks_location_is_stored_for_the_registered_device(client, people, now, owntracks):
+    response = post_owntracks(client, owntracks_location(people, now))
+
+    assert response.status_code == 200
+    assert response.json() == []
+    point = TrackPoint.objects.get()
+    assert point.inspector == people.inspector_a
+    assert point.t == (now - timedelta(minutes=2)).replace(microsecond=0)
+    assert point.speed == pytest.approx(5 / 3.6)  # vel is km/h
+    assert (point.accuracy, point.heading, point.altitude, point.battery) == (9, 180, 20, 64)
+
+
+def test_the_owntracks_device_may_be_named_by_the_topic(client, people, now, owntracks):
+    body = owntracks_location(people, now, topic=f"owntracks/{OWNTRACKS_ID}")
+
+    response = post_owntracks(client, body, headers=False)
+
+    assert response.status_code == 200
+    assert TrackPoint.objects.get().inspector == people.inspector_a
+
+
+def test_a_message_that_is_not_a_location_is_answered_empty_and_stores_nothing(
+    client, people, now, owntracks
+):
+    for body in (
+        {"_type": "transition", "event": "enter", "tst": 1795000000, "wtst": 1795000000},
+        {"_type": "lwt", "tst": 1795000000},
+    ):
+        for headers in (True, False):
+            response = post_owntracks(client, body, headers=headers)
+            assert response.status_code == 200
+            assert response.json() == []
+    assert not TrackPoint.objects.exists()
+
+
+def test_an_unknown_owntracks_device_is_refused_and_nothing_stored(client, people, now):
+    response = post_owntracks(client, owntracks_location(people, now))
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "unknown_device"
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_revoked_owntracks_device_is_refused(client, people, now, owntracks):
+    tracker_revoke(tracker=owntracks)
+
+    assert post_owntracks(client, owntracks_location(people, now)).status_code == 403
+    assert not TrackPoint.objects.exists()
+
+
+def test_owntracks_basic_credentials_are_not_what_admits_a_device(client, people, now):
+    # The app may send HTTP Basic credentials; the registered user/device is what counts.
+    response = client.post(
+        "/owntracks/",
+        json.dumps(owntracks_location(people, now)),
+        content_type="application/json",
+        HTTP_X_LIMIT_U="inspector-a",
+        HTTP_X_LIMIT_D="phone",
+        HTTP_AUTHORIZATION="Basic aW5zcGVjdG9yLWE6Y29ycmVjdCBob3JzZSBiYXR0ZXJ5IHN0YXBsZSA3",
+    )
+
+    assert response.status_code == 403
+    assert not TrackPoint.objects.exists()
+
+
+def test_an_owntracks_body_that_is_not_json_is_a_400(client, owntracks):
+    response = client.post(
+        "/owntracks/", "lat=1", content_type="application/json", HTTP_X_LIMIT_U="zhangsan"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["body"]
+
+
+def test_owntracks_takes_posts_only(client, owntracks):
+    assert client.get("/owntracks/").status_code == 405
+
+
+# --- registration -----------------------------------------------------------------------------
+
+
+def test_a_short_identifier_is_refused_at_registration(people):
+    tracker = Tracker(kind=Tracker.Kind.OSMAND, identifier="123456", inspector=people.inspector_a)
+
+    with pytest.raises(ValidationError) as refused:
+        tracker.full_clean()
+
+    assert "identifier" in refused.value.message_dict
+
+
+def test_an_owntracks_identifier_is_user_slash_device(people):
+    tracker = Tracker(
+        kind=Tracker.Kind.OWNTRACKS, identifier="Pixel-8-4f9c1e", inspector=people.inspector_a
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        tracker.full_clean()
+
+    assert "user/device" in str(refused.value.message_dict["identifier"])
+    Tracker(
+        kind=Tracker.Kind.OWNTRACKS, identifier=OWNTRACKS_ID, inspector=people.inspector_a
+    ).full_clean()
+
+
+@pytest.mark.parametrize("url", ["/osmand/", "/owntracks/"])
+def test_a_body_beyond_the_limit_is_a_413_and_stores_nothing(
+    client, people, now, osmand, owntracks, settings, url
+):
+    body = json.dumps(traccar_json(people, now) if url == "/osmand/" else [])
+    settings.GRIDCITY_PATROL_MAX_BODY_BYTES = len(body) - 1
+
+    response = client.post(url, body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert not TrackPoint.objects.exists()
