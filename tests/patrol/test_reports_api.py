@@ -119,6 +119,75 @@ def test_the_report_counts_the_visits_laps_and_dwell_of_a_patrol(client, people,
     assert shift.report == report and shift.report_points == shift.points_count
 
 
+def _haversine_m(lon1, lat1, lon2, lat2) -> float:
+    """Independent of the analysis: the great-circle distance on a sphere of the mean radius."""
+    import math
+
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def _visits_by_hand(fixes, checkpoint, radius_m=30.0, merge_s=30.0) -> list[tuple[float, float]]:
+    """(enter, leave) of each run of fixes within the radius, runs at most merge_s apart
+    joined: what a supervisor would count on a printed track."""
+    runs: list[list[float]] = []
+    for f in fixes:
+        if _haversine_m(f.lon, f.lat, checkpoint.point.x, checkpoint.point.y) <= radius_m:
+            if runs and f.t - runs[-1][1] <= merge_s:
+                runs[-1][1] = f.t
+            else:
+                runs.append([f.t, f.t])
+    return [(a, b) for a, b in runs]
+
+
+def test_a_shuffled_thrice_replayed_upload_gives_the_identical_report(
+    client, people, checkpoints, now
+):
+    import random
+
+    from patrol.models import TrackPoint
+    from tests.patrol.conftest import as_body, upload
+
+    centre, market = checkpoints
+    c, m = (centre.point.x, centre.point.y), (market.point.x, market.point.y)
+    fixes = route(now - timedelta(hours=2), [(*c, 360), (*m, 60), (*c, 30), (*m, 30), (*c, 0)])
+
+    def uploaded_and_reported(batches) -> dict:
+        for batch in batches:
+            response = upload(client, people.inspector_a, as_body(batch))
+            assert response.status_code == 200, response.content
+        shift = Shift.objects.get(inspector=people.inspector_a)
+        shift = shift_end(shift=shift, by=people.inspector_a)
+        return shift_report_compute(shift=shift).report
+
+    in_order = uploaded_and_reported([fixes[i : i + 100] for i in range(0, len(fixes), 100)])
+    TrackPoint.objects.all().delete()
+    Shift.objects.all().delete()
+
+    rng = random.Random(5)
+    replays = []
+    for _ in range(3):
+        shuffled = fixes[:]
+        rng.shuffle(shuffled)
+        replays += [shuffled[i : i + 37] for i in range(0, len(shuffled), 37)]
+    rng.shuffle(replays)
+    replayed = uploaded_and_reported(replays)
+
+    assert TrackPoint.objects.count() == len(fixes)
+    assert TrackPoint.objects.values("t").distinct().count() == len(fixes)
+    assert replayed == in_order
+    # Exactly the visits and dwell a hand count of the fixes gives, to the second; two laps.
+    for checkpoint in (centre, market):
+        got = [(v["enter"], v["leave"]) for v in replayed["visits"] if v["code"] == checkpoint.code]
+        assert got == _visits_by_hand(fixes, checkpoint)
+    assert replayed["laps"] == 2
+
+
 def test_a_fresh_stored_report_is_served_as_stored(client, people, checkpoints, now):
     shift = patrol(people, checkpoints, now - timedelta(hours=2))
     Shift.objects.filter(pk=shift.pk).update(
