@@ -28,6 +28,7 @@ def banner() -> str:
         f"  map of the district   {base}/",
         f"  health                {base}/healthz",
         f"  API and its docs      {base}/api/v1/   {base}/api/docs/",
+        f"  patrol audit          {base}/patrol/audit/   (as a supervisor)",
         f"  admin                 {base}/admin/",
         f"  log in                {base}/accounts/login/",
         "",
