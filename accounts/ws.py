@@ -43,6 +43,19 @@ TOKEN_SUBPROTOCOL = "token"
 CLOSE_UNAUTHENTICATED = 4401
 
 
+def subprotocol_chosen(scope) -> str | None:
+    """The subprotocol a consumer accepts with: a browser that offered the token subprotocol
+    drops a connection that does not choose it, so it is chosen even to say no."""
+    return TOKEN_SUBPROTOCOL if TOKEN_SUBPROTOCOL in scope.get("subprotocols", []) else None
+
+
+async def socket_refuse(consumer, code: int) -> None:
+    """Accept, then close with ``code``: a handshake refused before accept reaches a browser
+    as a bare 1006 and a handheld as HTTP 403, neither of which says why."""
+    await consumer.accept(subprotocol_chosen(consumer.scope))
+    await consumer.close(code=code)
+
+
 def user_group(user_id: int) -> str:
     """The channel-layer group of every open socket of one person."""
     return f"user.{user_id}"

@@ -5,7 +5,13 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.ws import CLOSE_UNAUTHENTICATED, TOKEN_SUBPROTOCOL, token_group, user_group
+from accounts.ws import (
+    CLOSE_UNAUTHENTICATED,
+    socket_refuse,
+    subprotocol_chosen,
+    token_group,
+    user_group,
+)
 from cases import notify
 
 # CLOSE_UNAUTHENTICATED (4401): 4000–4999 are the application's own (RFC 6455 §7.4.2); 4401
@@ -36,16 +42,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        # A browser that offered the token subprotocol drops a connection that does not choose
-        # it, so it is chosen even to say no.
-        subprotocol = (
-            TOKEN_SUBPROTOCOL if TOKEN_SUBPROTOCOL in self.scope.get("subprotocols", []) else None
-        )
         if user is None or not user.is_authenticated or not user.is_active:
-            # Accept, then close: a handshake refused before accept reaches a browser as a bare
-            # 1006 and a handheld as HTTP 403, neither of which says "log in again".
-            await self.accept(subprotocol)
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await socket_refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.groups_joined = [user_group(user.pk)]
         if token := self.scope.get("auth_token"):
@@ -53,7 +51,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.group = self.groups_joined[0]
-        await self.accept(subprotocol)
+        await self.accept(subprotocol_chosen(self.scope))
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):

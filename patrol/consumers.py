@@ -10,7 +10,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from accounts.ws import CLOSE_UNAUTHENTICATED, TOKEN_SUBPROTOCOL, token_group, user_group
+from accounts.ws import (
+    CLOSE_UNAUTHENTICATED,
+    socket_refuse,
+    subprotocol_chosen,
+    token_group,
+    user_group,
+)
 from patrol import live
 
 log = logging.getLogger("gridcity.patrol.live")
@@ -75,20 +81,11 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
         self.pending: dict[int, dict] = {}  # inspector id → newest position not yet sent
         self.flush_task: asyncio.Task | None = None
         user = self.scope.get("user")
-        # A browser that offered the token subprotocol drops a connection that does not choose
-        # it, so it is chosen even to say no.
-        subprotocol = (
-            TOKEN_SUBPROTOCOL if TOKEN_SUBPROTOCOL in self.scope.get("subprotocols", []) else None
-        )
         if user is None or not user.is_authenticated or not user.is_active:
-            # Accept, then close: a handshake refused before accept reaches a browser as a bare
-            # 1006 and a handheld as HTTP 403, neither of which says why.
-            await self.accept(subprotocol)
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await socket_refuse(self, CLOSE_UNAUTHENTICATED)
             return
         if not live.may_watch(user):
-            await self.accept(subprotocol)
-            await self.close(code=CLOSE_FORBIDDEN)
+            await socket_refuse(self, CLOSE_FORBIDDEN)
             return
         self.interval = float(settings.GRIDCITY_PATROL_LIVE_INTERVAL_S)
         self.groups_joined = [user_group(user.pk)]
@@ -96,7 +93,7 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
             self.groups_joined.append(token_group(token.token_key))
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept(subprotocol)
+        await self.accept(subprotocol_chosen(self.scope))
         self.watching = True
         query = dict(parse_qsl(self.scope.get("query_string", b"").decode("latin1")))
         if query.get("all") == "1":
