@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "patrol.tasks.shift_reports_nightly_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # 03:30 local: retention of the tracks (GRIDCITY_PATROL_RETENTION_DAYS), personal data.
+    "patrol-prune-tracks": {
+        "task": "patrol.tasks.tracks_prune_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Cases ----------------------------------------------------------------------------------

@@ -41,3 +41,10 @@ def shift_reports_nightly_task() -> int:
     for pk in pks:
         shift_report_task.delay(pk)
     return len(pks)
+
+
+@shared_task
+def tracks_prune_task() -> dict:
+    """Retention, daily: fixes and shifts older than GRIDCITY_PATROL_RETENTION_DAYS go."""
+    result = services.tracks_prune()
+    return {"partitions": len(result.partitions), "points": result.points, "shifts": result.shifts}

@@ -72,3 +72,13 @@ def test_pruning_again_finds_nothing_more(history):
 def test_a_retention_under_a_day_is_refused():
     with pytest.raises(CommandError):
         call_command("prune_tracks", "--older-than", "0")
+
+
+def test_the_daily_task_keeps_the_retention_without_anyone_running_the_command(history):
+    from patrol.tasks import tracks_prune_task
+
+    done = tracks_prune_task()
+
+    assert done["shifts"] == 1
+    assert set(Shift.objects.values_list("pk", flat=True)) == {history[179].pk, history[0].pk}
+    assert tracks_prune_task()["shifts"] == 0  # a second run finds nothing more
