@@ -17,7 +17,7 @@ from accounts.ws import (
     token_group,
     user_group,
 )
-from patrol import live
+from patrol import live, selectors
 
 log = logging.getLogger("gridcity.patrol.live")
 
@@ -38,9 +38,9 @@ def _watcher_streets(user_id: int, codes: list[str] | None) -> tuple[int | None,
     user = User.objects.select_related("street", "district").filter(pk=user_id).first()
     if user is None or not user.is_active:
         return CLOSE_UNAUTHENTICATED, {}
-    if not live.may_watch(user):
+    if not selectors.may_watch(user):
         return CLOSE_FORBIDDEN, {}
-    streets = live.streets_watchable_by(user)
+    streets = selectors.streets_watchable_by(user)
     if codes is not None:
         streets = streets.filter(code__in=codes)
     return None, dict(streets.order_by("code").values_list("code", "id"))
@@ -57,7 +57,7 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
     in, or disabled, is closed with 4401 as on the notifications socket, and any other role
     (inspectors, department staff, hotline, citizens) with 4403; both are accepted first so
     that the code reaches the client. The client sends ``{"type": "subscribe", "streets":
-    [code, ...]}``; the streets in its scope (``patrol.live.streets_watchable_by``, checked
+    [code, ...]}``; the streets in its scope (``patrol.selectors.streets_watchable_by``, checked
     afresh on every subscribe) are joined and answered with ``{"type": "snapshot", "streets":
     [...], "positions": [...]}`` from the cache, the rest with ``{"type": "error", "code":
     "out_of_scope", "streets": [...]}`` (a code that names no street included: nothing tells
@@ -84,7 +84,7 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active:
             await socket_refuse(self, CLOSE_UNAUTHENTICATED)
             return
-        if not live.may_watch(user):
+        if not selectors.may_watch(user):
             await socket_refuse(self, CLOSE_FORBIDDEN)
             return
         self.interval = float(settings.GRIDCITY_PATROL_LIVE_INTERVAL_S)

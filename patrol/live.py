@@ -24,16 +24,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
-
-from accounts.models import Role
-from accounts.selectors import granted_hierarchy_ids, scope_prefix
-from gridcity.models import Street
 
 log = logging.getLogger("gridcity.patrol.live")
-
-# Who may watch the live map: the people who oversee streets, not the ones walking them.
-WATCHERS = {Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN}
 
 # What a position carries, and no more: ingestion may hand over richer rows one day, and the
 # socket must not start leaking whatever they hold.
@@ -75,33 +67,6 @@ def position_cache_key(inspector_id: int) -> str:
 
 def live_ttl_s() -> float:
     return float(settings.GRIDCITY_PATROL_LIVE_TTL_S)
-
-
-def may_watch(user) -> bool:
-    """Whether a person may open the live map at all (their streets are another matter)."""
-    return bool(
-        user.is_authenticated and user.is_active and (user.is_superuser or user.role in WATCHERS)
-    )
-
-
-def streets_watchable_by(user) -> QuerySet[Street]:
-    """The streets whose inspectors a person may watch live.
-
-    An administrator (or superuser) every street; a supervisor or dispatcher the streets under
-    their scope code (their street, or every street of their district), and any street granted
-    to them by hand (guardian ``view_street``). A grant of a single work grid does not open the
-    street: its positions would show every other grid's inspectors too.
-    """
-    streets = Street.objects.all()
-    if not may_watch(user):
-        return streets.none()
-    if user.is_superuser or user.role == Role.ADMIN:
-        return streets
-    _grids, granted = granted_hierarchy_ids(user)
-    rule = Q(pk__in=granted)
-    if prefix := scope_prefix(user):
-        rule |= Q(code__startswith=prefix)
-    return streets.filter(rule)
 
 
 def _instant(t) -> float | None:

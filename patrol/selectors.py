@@ -534,3 +534,34 @@ def streets_supervised(user: User) -> QuerySet[Street]:
     if grids:
         rule |= Q(communities__grids__in=grids)
     return streets.filter(rule).distinct()
+
+
+# Who may watch the live map: the people who oversee streets, not the ones walking them.
+WATCHERS = {Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN}
+
+
+def may_watch(user) -> bool:
+    """Whether a person may open the live map at all (their streets are another matter)."""
+    return bool(
+        user.is_authenticated and user.is_active and (user.is_superuser or user.role in WATCHERS)
+    )
+
+
+def streets_watchable_by(user) -> QuerySet[Street]:
+    """The streets whose inspectors a person may watch live.
+
+    An administrator (or superuser) every street; a supervisor or dispatcher the streets under
+    their scope code (their street, or every street of their district), and any street granted
+    to them by hand (guardian ``view_street``). A grant of a single work grid does not open the
+    street: its positions would show every other grid's inspectors too.
+    """
+    streets = Street.objects.all()
+    if not may_watch(user):
+        return streets.none()
+    if user.is_superuser or user.role == Role.ADMIN:
+        return streets
+    _grids, granted = granted_hierarchy_ids(user)
+    rule = Q(pk__in=granted)
+    if prefix := scope_prefix(user):
+        rule |= Q(code__startswith=prefix)
+    return streets.filter(rule)

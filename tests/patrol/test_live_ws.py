@@ -23,12 +23,7 @@ from gridcity.asgi import application
 from patrol import live
 from patrol.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from patrol.live import positions_latest, positions_publish, street_group
-from tests.cases.test_notifications_ws import (
-    ORIGIN,
-    WebsocketCommunicator,
-    run,
-    session_headers,
-)
+from tests.ws import ORIGIN, WebsocketCommunicator, run, session_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
