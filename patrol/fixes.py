@@ -20,6 +20,8 @@ class Fix:
     battery: float | None = None  # percent
     mock: bool = False  # the device says the location was simulated
     client_id: str = ""  # the handheld's own id of the fix, when it sends one
+    segment_start: bool = False  # the recording breaks before this fix (a new GPX trk/trkseg)
+    time_from_server: bool = False  # the device sent no time: ``t`` is when it was received
 
 
 class FixFormatError(ValueError):

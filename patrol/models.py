@@ -124,9 +124,16 @@ class TrackPoint(models.Model):
     speed = models.FloatField(_("speed (m/s)"), null=True, blank=True)
     heading = models.FloatField(_("heading (°)"), null=True, blank=True)
     altitude = models.FloatField(_("altitude (m)"), null=True, blank=True)
-    battery = models.FloatField(_("battery (%)"), null=True, blank=True)
+    battery = models.PositiveSmallIntegerField(_("battery (%)"), null=True, blank=True)
     mock = models.BooleanField(_("mock location"), default=False)
     client_id = models.CharField(_("client id"), max_length=64, blank=True)
+    # The first fix after a break the recording itself marks (a new GPX track or segment): no
+    # distance, moving or online time is counted from the fix before it.
+    segment_start = models.BooleanField(_("starts a segment"), default=False, db_default=False)
+    # The device sent no time (Traccar takes the server's then): ``t`` is the receive time.
+    time_from_server = models.BooleanField(
+        _("time from the server"), default=False, db_default=False
+    )
 
     class Meta:
         ordering = ["inspector", "t"]
@@ -165,6 +172,11 @@ class Tracker(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # Last request of the device, a fix or a heartbeat without one (Traccar Client's
+    # stationary heartbeat carries only the battery): a supervisor tells a silent phone from a
+    # phone that stands still.
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    last_battery = models.PositiveSmallIntegerField(_("last battery (%)"), null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "identifier"]
