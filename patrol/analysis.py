@@ -12,6 +12,11 @@ Conventions used throughout:
 - A *segment* joins two consecutive fixes. A segment longer than ``gap_seconds`` is a *gap*: it
   counts for distance but not as online, moving, stopped or outside time, and no stop, visit or
   coverage line spans it (time nobody observed is not credited).
+- A *break* is the segment before a fix marked ``segment_start`` (the recording itself says it
+  stopped there: a new GPX track or segment). It is a gap however short, and it counts for no
+  distance either: two recordings are not joined by a straight line. No speed or jump anomaly
+  nor frozen run spans it. Laps go on across gaps and breaks alike (a recording app that
+  splits its track at every pause must not cost the inspector a lap); visits do not span them.
 - Distances between fixes are geodesic on the WGS-84 ellipsoid. Everything else (radii,
   coverage, inside/outside) is measured in one local transverse Mercator frame, the same as
   gridcity.geometry.LocalMetric's, centred on the grids, or on the median fix without grids.
@@ -94,6 +99,16 @@ class CheckpointSummary:
 
 
 @dataclass(frozen=True)
+class Offline:
+    """A stretch of the shift without fixes: a gap longer than gap_seconds, or a break."""
+
+    start: float  # the last fix before it
+    end: float  # the first fix after it
+    seconds: float
+    cause: str  # "gap" or "break"
+
+
+@dataclass(frozen=True)
 class Anomaly:
     kind: str  # one of ANOMALY_KINDS
     start: float
@@ -110,6 +125,8 @@ class ShiftReport:
     online_s: float
     moving_s: float
     stopped_s: float
+    offline_s: float = 0.0  # from the first fix to the last, the time not online
+    offline: list[Offline] = field(default_factory=list)
     stops: list[Stop] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
     checkpoints: list[CheckpointSummary] = field(default_factory=list)
@@ -136,17 +153,20 @@ def analyse_track(
     *,
     speed: ArrayLike | None = None,
     mock: ArrayLike | None = None,
+    segment_start: ArrayLike | None = None,
     checkpoints: Iterable[CheckpointSpec] = (),
     grids: BaseGeometry | None = None,
     params: AnalysisParams = AnalysisParams(),
 ) -> ShiftReport:
     """Analyse one shift's fixes (``t`` epoch seconds, ``lon``/``lat`` WGS-84 degrees, ``speed``
-    m/s reported by the device with nan where unknown, ``mock`` flags) against the grid's
-    ``checkpoints`` (CheckpointSpec) and ``grids`` (the union of the assigned grids, WGS-84).
+    m/s reported by the device with nan where unknown, ``mock`` flags, ``segment_start`` flags
+    of fixes that begin a new recorded segment) against the grid's ``checkpoints``
+    (CheckpointSpec) and ``grids`` (the union of the assigned grids, WGS-84).
 
-    - distance_m: sum of the geodesic lengths of all segments, gaps and jumps included (bad
-      fixes are rejected before they get here). online_s: last − first fix minus the gaps;
-      moving_s: non-gap segments whose implied speed is ≥ moving_speed_ms; stopped_s: the rest.
+    - distance_m: sum of the geodesic lengths of all segments but breaks, gaps and jumps
+      included (bad fixes are rejected before they get here). online_s: last − first fix minus
+      the gaps and breaks; moving_s: online segments whose implied speed is ≥ moving_speed_ms;
+      stopped_s: the rest. offline_s: the gaps and breaks, each listed in ``offline``.
     - stops: a stop starts at the first fix (the anchor) from which every fix stays within
       stop_radius_m of it for at least stop_min_seconds, and runs until the last fix before one
       leaves that radius (maximal run; greedy: the next stop is sought after it ends).
@@ -164,7 +184,7 @@ def analyse_track(
       crossing). Both None without grids.
     - anomalies: see _anomalies().
     """
-    t, lon, lat, speed, mock = _clean(t, lon, lat, speed, mock)
+    t, lon, lat, speed, mock, starts = _clean(t, lon, lat, speed, mock, segment_start)
     n = t.size
     grids = grids if grids is not None and not grids.is_empty else None
     checkpoints = list(checkpoints)
@@ -182,7 +202,8 @@ def analyse_track(
     _az, _back, seg_m = WGS84_GEOD.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
     with np.errstate(divide="ignore", invalid="ignore"):
         implied = np.where(dt > 0, seg_m / dt, np.where(seg_m > 0, np.inf, 0.0))
-    gap = dt > params.gap_seconds
+    brk = starts[1:]  # the segment before fix i + 1 is a break
+    gap = (dt > params.gap_seconds) | brk
     online = ~gap
     online_s = float(dt[online].sum())
     moving_s = float(dt[online & (implied >= params.moving_speed_ms)].sum())
@@ -199,15 +220,20 @@ def analyse_track(
         share_out = (outside[:-1].astype(float) + outside[1:]) / 2
         outside_s = float((dt * share_out)[online].sum())
 
-    anomalies = _anomalies(t, lon, lat, speed, mock, dt, seg_m, implied, params)
+    anomalies = _anomalies(t, lon, lat, speed, mock, dt, seg_m, implied, brk, params)
     return ShiftReport(
         points=n,
         started=float(t[0]),
         ended=float(t[-1]),
-        distance_m=float(seg_m.sum()),
+        distance_m=float(seg_m[~brk].sum()),
         online_s=online_s,
         moving_s=moving_s,
         stopped_s=online_s - moving_s,
+        offline_s=float(dt[gap].sum()),
+        offline=[
+            Offline(float(t[i]), float(t[i + 1]), float(dt[i]), "break" if brk[i] else "gap")
+            for i in np.flatnonzero(gap).tolist()
+        ],
         stops=_stops(t, x, y, lon, lat, gap, params),
         visits=visits,
         checkpoints=summaries,
@@ -224,22 +250,34 @@ def analyse_track(
     )
 
 
-def _clean(t, lon, lat, speed, mock):
+def _flags(values, n: int) -> np.ndarray:
+    return np.zeros(n, dtype=bool) if values is None else np.asarray(values, dtype=bool).ravel()
+
+
+def _clean(t, lon, lat, speed, mock, starts):
     t = np.asarray(t, dtype=float).ravel()
     lon = np.asarray(lon, dtype=float).ravel()
     lat = np.asarray(lat, dtype=float).ravel()
     n = t.size
     speed = np.full(n, np.nan) if speed is None else np.asarray(speed, dtype=float).ravel()
-    mock = np.zeros(n, dtype=bool) if mock is None else np.asarray(mock, dtype=bool).ravel()
-    if not (lon.size == lat.size == speed.size == mock.size == n):
-        raise ValueError("t, lon, lat, speed and mock must have the same length")
+    mock, starts = _flags(mock, n), _flags(starts, n)
+    if not (lon.size == lat.size == speed.size == mock.size == starts.size == n):
+        raise ValueError("t, lon, lat, speed, mock and segment_start must have the same length")
     keep = np.isfinite(t) & np.isfinite(lon) & np.isfinite(lat)
+    if not keep.all():
+        # A fix dropped here passes its break on to the next fix kept.
+        lost = np.flatnonzero(~keep & starts)
+        follows = np.searchsorted(np.flatnonzero(keep), lost)
+        starts = starts[keep]
+        starts[follows[follows < starts.size]] = True
+    else:
+        starts = starts[keep]
     t, lon, lat, speed, mock = t[keep], lon[keep], lat[keep], speed[keep], mock[keep]
     if np.all(np.diff(t) > 0):  # the usual case, and no ties to break
-        return t, lon, lat, speed, mock
+        return t, lon, lat, speed, mock, starts
     # lexsort: the last key is the primary one.
-    order = np.lexsort((mock, speed, lat, lon, t))
-    return t[order], lon[order], lat[order], speed[order], mock[order]
+    order = np.lexsort((starts, mock, speed, lat, lon, t))
+    return t[order], lon[order], lat[order], speed[order], mock[order], starts[order]
 
 
 @lru_cache(maxsize=1024)
@@ -415,8 +453,9 @@ def _coverage(grid_m, x, y, gap, params: AnalysisParams) -> tuple[float, int]:
     return int(near.sum()) / len(centres), len(centres)
 
 
-def _anomalies(t, lon, lat, speed, mock, dt, seg_m, implied, params: AnalysisParams):
-    """Anomalies in time order; ``detail`` holds plain numbers:
+def _anomalies(t, lon, lat, speed, mock, dt, seg_m, implied, brk, params: AnalysisParams):
+    """Anomalies in time order; ``detail`` holds plain numbers (no segment that is a break
+    counts for speed or jump, and a frozen run ends at a break):
 
     - speed: runs of segments whose implied speed exceeds max_speed_kmh and that are not jumps;
       {max_kmh (None when two different fixes share a time), distance_m, segments}.
@@ -428,8 +467,8 @@ def _anomalies(t, lon, lat, speed, mock, dt, seg_m, implied, params: AnalysisPar
     - mock: runs of fixes flagged as mock locations; {fixes}.
     """
     found = []
-    too_fast = implied > params.max_speed_kmh / 3.6
-    jump = (seg_m >= params.jump_m) & ((dt < params.jump_seconds) | too_fast)
+    too_fast = (implied > params.max_speed_kmh / 3.6) & ~brk
+    jump = (seg_m >= params.jump_m) & ((dt < params.jump_seconds) | too_fast) & ~brk
     for s, e in zip(*_runs(too_fast & ~jump), strict=True):
         top = float(implied[s : e + 1].max()) * 3.6
         detail = {
@@ -442,7 +481,7 @@ def _anomalies(t, lon, lat, speed, mock, dt, seg_m, implied, params: AnalysisPar
         detail = {"distance_m": float(seg_m[s : e + 1].max()), "segments": int(e - s + 1)}
         found.append(Anomaly("jump", float(t[s]), float(t[e + 1]), detail))
 
-    moved = (np.diff(lon) != 0) | (np.diff(lat) != 0)
+    moved = (np.diff(lon) != 0) | (np.diff(lat) != 0) | brk
     for s, e in zip(*_runs(speed > params.frozen_speed_ms, moved), strict=True):
         if t[e] - t[s] >= params.frozen_seconds:
             detail = {

@@ -560,3 +560,135 @@ def test_distance_of_a_real_track_is_within_one_percent_of_haversine(path):
     assert (report.started, report.ended) == (t.min(), t.max())
     assert report.distance_m == pytest.approx(expected, rel=0.01)
     assert expected > 500.0
+
+
+# --- Breaks: the recording's own segment boundaries ---------------------------------------------
+
+
+def two_recordings(apart_m=1000.0, apart_s=10.0):
+    """Two straight walks of two minutes, the second starting ``apart_m`` east of where the
+    first ended and ``apart_s`` later: a GPX file of two tracks; the flags mark the second."""
+    first = straight_walk(minutes=2)
+    second = Walker((first.x[-1] + apart_m, 0.0), t0=first.now + apart_s)
+    second.walk_to((second.x[0] + WALK_MS * 120, 0.0))
+    t1, lon1, lat1 = first.arrays()
+    t2, lon2, lat2 = second.arrays()
+    starts = np.zeros(t1.size + t2.size, bool)
+    starts[t1.size] = True
+    return np.r_[t1, t2], np.r_[lon1, lon2], np.r_[lat1, lat2], starts
+
+
+def test_a_break_counts_no_distance_online_or_moving_time_however_short():
+    t, lon, lat, starts = two_recordings()
+    walked = 2 * WALK_MS * 120
+
+    report = analyse_track(t, lon, lat, segment_start=starts)
+
+    assert report.distance_m == pytest.approx(walked, rel=1e-4)
+    assert report.online_s == report.moving_s == 240.0
+    assert report.offline_s == 10.0
+    assert [(o.cause, o.seconds) for o in report.offline] == [("break", 10.0)]
+    assert report.anomalies == []
+
+
+def test_the_same_fixes_without_the_break_are_joined_by_a_jump():
+    t, lon, lat, _starts = two_recordings()
+
+    report = analyse_track(t, lon, lat)
+
+    assert report.distance_m == pytest.approx(2 * WALK_MS * 120 + 1000.0, rel=1e-4)
+    assert kinds(report) == {"jump": 1}
+    assert report.offline == []
+
+
+def test_a_break_splits_stops_visits_and_coverage_lines():
+    # Standing at A, the recording breaks and goes on at B, at the other corner.
+    w = Walker(A)
+    w.stay(150)
+    t1, lon1, lat1 = w.arrays()
+    v = Walker(B, t0=w.now + 5.0)
+    v.stay(150)
+    t2, lon2, lat2 = v.arrays()
+    t, lon, lat = np.r_[t1, t2], np.r_[lon1, lon2], np.r_[lat1, lat2]
+    starts = np.zeros(t.size, bool)
+    starts[t1.size] = True
+    around = {"checkpoints": checkpoint_specs(), "grids": grid_lonlat()}
+
+    report = analyse_track(t, lon, lat, segment_start=starts, **around)
+    joined = analyse_track(t, lon, lat, **around)
+
+    assert [s.dwell_s for s in report.stops] == [150.0, 150.0]
+    assert [(v.code, v.dwell_s) for v in report.visits] == [("A", 150.0), ("B", 150.0)]
+    assert report.outside_s == 0.0 and report.online_s == 300.0
+    # Joined, the 195 m line from A to B covers the cells along the grid's south side.
+    assert report.coverage < joined.coverage
+
+
+def test_breaks_travel_with_their_fixes_when_the_input_is_shuffled():
+    t, lon, lat, starts = two_recordings()
+    order = np.random.default_rng(3).permutation(t.size)
+
+    shuffled = analyse_track(t[order], lon[order], lat[order], segment_start=starts[order])
+
+    assert shuffled == analyse_track(t, lon, lat, segment_start=starts)
+
+
+def test_a_dropped_fix_passes_its_break_on_to_the_next():
+    t, lon, lat, starts = two_recordings()
+    lat = lat.copy()
+    lat[starts.argmax()] = np.nan  # the first fix of the second recording is unreadable
+
+    report = analyse_track(t, lon, lat, segment_start=starts)
+
+    assert report.distance_m == pytest.approx(2 * WALK_MS * 120 - STEP_M, rel=1e-4)
+    assert [o.cause for o in report.offline] == ["break"]
+
+
+def read_gpx_segments(path):
+    """The timed segments of a GPX file with gpxpy: (t, lon, lat, segment_start), and gpxpy's
+    own figures for them (length_2d, duration)."""
+    gpxpy = pytest.importorskip("gpxpy")
+    with open(path, encoding="utf-8") as f:
+        gpx = gpxpy.parse(f)
+    segments = [
+        s
+        for track in gpx.tracks
+        for s in track.segments
+        if s.points and all(p.time is not None for p in s.points)
+    ]
+    rows = [
+        (p.time.timestamp(), p.longitude, p.latitude, k == 0 and n > 0)
+        for n, s in enumerate(segments)
+        for k, p in enumerate(s.points)
+    ]
+    t, lon, lat, starts = (np.array(c) for c in zip(*rows, strict=True))
+    gaps = [
+        b.time_difference(a)
+        for s in segments
+        for a, b in zip(s.points, s.points[1:], strict=False)
+        if b.time_difference(a) > AnalysisParams().gap_seconds
+    ]
+    return (t, lon, lat, starts.astype(bool)), segments, sum(gaps)
+
+
+# gpxpy's test files with several tracks (shared data, from github.com/tkrajina/gpxpy
+# test_files/): cerknicko-jezero.gpx, a walk recorded as 7 timed tracks minutes apart, and
+# korita-zbevnica.gpx, 2 timed tracks 5 minutes apart (besides one without times). Joined, the
+# first measured 13,676 m against gpxpy's 4,580 m.
+MULTI_TRACK = [p for p in GPX_FILES if p.stem in ("cerknicko-jezero", "korita-zbevnica")]
+
+
+@pytest.mark.skipif(not MULTI_TRACK, reason=f"no multi-track GPX files in {GPX_DIR}")
+@pytest.mark.parametrize("path", MULTI_TRACK, ids=lambda p: p.stem)
+def test_a_real_multi_track_file_measures_what_gpxpy_measures(path):
+    (t, lon, lat, starts), segments, gaps_within = read_gpx_segments(path)
+    assert starts.sum() == len(segments) - 1 >= 1
+
+    report = analyse_track(t, lon, lat, segment_start=starts)
+    joined = analyse_track(t, lon, lat)
+
+    assert report.distance_m == pytest.approx(sum(s.length_2d() for s in segments), rel=0.005)
+    # Online: each track's own duration, less the gaps within it; never the time between.
+    assert report.online_s == pytest.approx(sum(s.get_duration() for s in segments) - gaps_within)
+    assert report.offline_s == pytest.approx(t.max() - t.min() - report.online_s)
+    assert report.distance_m < joined.distance_m
