@@ -1,7 +1,5 @@
 """Websocket consumers of the cases app."""
 
-import json
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -13,6 +11,7 @@ from accounts.ws import (
     user_group,
 )
 from cases import notify
+from gridcity import jsonsafe
 
 # CLOSE_UNAUTHENTICATED (4401): 4000–4999 are the application's own (RFC 6455 §7.4.2); 4401
 # reads as HTTP's 401, and tells a handheld to log in again rather than retry.
@@ -34,8 +33,10 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     "notification": {...}}``. The client may send ``{"action": "read", "id": N}`` to mark one
     of its own notifications read, answered with ``{"type": "read", "id": N, "read_at": ...}``;
     an id that is not the person's is ignored without an answer, so nothing tells it from one
-    that does not exist. The inbox API stays the record: a push missed while offline is found
-    there.
+    that does not exist. A frame that is not JSON GridCity accepts (``gridcity.jsonsafe``:
+    nested deeper than 64 levels, NaN, a lone surrogate, a NUL) is answered with ``{"type":
+    "error", "code": "invalid_json", "message": ...}`` and changes nothing. The inbox API stays
+    the record: a push missed while offline is found there.
     """
 
     group: str | None = None
@@ -62,12 +63,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        # A malformed or binary frame is ignored rather than allowed to crash the consumer.
-        if text_data is None:
+        # A binary frame is ignored, a malformed one answered: neither may crash the consumer.
+        if text_data is None or self.group is None:
             return
         try:
-            content = json.loads(text_data)
-        except ValueError:
+            content = jsonsafe.loads(text_data)
+        except jsonsafe.JSONRejected as error:
+            await self.send_json({"type": "error", "code": "invalid_json", "message": str(error)})
             return
         await self.receive_json(content, **kwargs)
 

@@ -2,9 +2,10 @@
 
 Python's ``json`` accepts more than JSON: ``NaN`` and ``Infinity``, numbers such as ``1e400``
 that overflow to infinity, strings holding a lone surrogate (``"\\ud800"``, which no database
-can store as UTF-8), and nesting deep enough to raise ``RecursionError``. ``loads`` refuses all
-of them with one ``JSONRejected`` (a ``ValueError``) saying why, so every way in — the REST
-API's parser, the positioning apps' endpoints, the websockets — answers 400, never 500.
+can store as UTF-8) or a NUL (``"\\u0000"``, which PostgreSQL's text refuses), and nesting deep
+enough to raise ``RecursionError``. ``loads`` refuses all of them with one ``JSONRejected`` (a
+``ValueError``) saying why, so every way in — the REST API's parser, the positioning apps'
+endpoints, the websockets — answers 400, never 500.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 # a shallow limit also keeps the Python-level walks below far from the interpreter's.
 MAX_DEPTH = 64
 
-# A \uD800–\uDFFF escape: either half of a surrogate pair, or a lone one. Only when the text
-# holds one is the parsed value walked to find strings that cannot be encoded.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# A \uD800–\uDFFF escape (either half of a surrogate pair, or a lone one) or a \u0000. Only
+# when the text holds one is the parsed value walked to find strings that cannot be stored.
+_SURROGATE_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F][0-9a-fA-F]{2}|0000)")
 
 
 class JSONRejected(ValueError):
@@ -38,30 +39,27 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _finite_int(text: str) -> int:
-    # Python's int() refuses texts of more than 4,300 digits (ValueError); a number that long
-    # is no coordinate or count anyway.
-    return int(text)
-
-
 def _depth_and_strings(value: Any, *, check_strings: bool) -> None:
-    """Walk the value without recursion: depth within MAX_DEPTH, strings encodable."""
+    """Walk the value without recursion: depth within MAX_DEPTH, strings encodable.
+
+    Only containers (and strings, when they need checking) are visited: the numbers of a
+    thousand fixes are not worth a loop turn each.
+    """
+    visited = (dict, list, str) if check_strings else (dict, list)
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            if depth > MAX_DEPTH:
-                raise JSONRejected(f"nested deeper than {MAX_DEPTH} levels")
-            for key, sub in item.items():
-                if check_strings:
-                    _encodable(key)
-                stack.append((sub, depth + 1))
-        elif isinstance(item, list):
-            if depth > MAX_DEPTH:
-                raise JSONRejected(f"nested deeper than {MAX_DEPTH} levels")
-            stack.extend((sub, depth + 1) for sub in item)
-        elif check_strings and isinstance(item, str):
+        if type(item) is str:
             _encodable(item)
+            continue
+        if depth > MAX_DEPTH:
+            raise JSONRejected(f"nested deeper than {MAX_DEPTH} levels")
+        if type(item) is dict:
+            if check_strings:
+                for key in item:
+                    _encodable(key)
+            item = item.values()
+        stack.extend((sub, depth + 1) for sub in item if isinstance(sub, visited))
 
 
 def _encodable(text: str) -> None:
@@ -69,11 +67,14 @@ def _encodable(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise JSONRejected("a string holds a lone surrogate (not valid Unicode)") from None
+    if "\x00" in text:
+        raise JSONRejected("a string holds a NUL character")
 
 
 def loads(data: bytes | bytearray | str) -> Any:
-    """Parse JSON text, refusing NaN/Infinity, overflowing numbers, lone surrogates and
-    nesting deeper than ``MAX_DEPTH``. Bytes are read as UTF-8 (a BOM is allowed)."""
+    """Parse JSON text, refusing NaN/Infinity, overflowing numbers, lone surrogates, NUL
+    characters in strings and nesting deeper than ``MAX_DEPTH``. Bytes are read as UTF-8 (a
+    BOM is allowed)."""
     if isinstance(data, bytes | bytearray):
         try:
             data = bytes(data).decode("utf-8-sig")
@@ -84,7 +85,8 @@ def loads(data: bytes | bytearray | str) -> Any:
             data,
             parse_constant=_refuse_constant,
             parse_float=_finite_float,
-            parse_int=_finite_int,
+            # Integers keep json's own conversion, which refuses more than 4,300 digits
+            # (ValueError): a number that long is no coordinate or count anyway.
         )
     except JSONRejected:
         raise

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a parameter: a %00 would reach PostgreSQL as an error (a 500).
+    "gridcity.api.middleware.NulRefusedMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -351,7 +353,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gridcity.api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["gridcity.api.filters.FilterWhenAskedBackend"],
+    # Strict JSON (gridcity.jsonsafe): no NaN, 1e400, lone surrogate, NUL or 64+ levels; no NUL
+    # in a form either (400).
+    "DEFAULT_PARSER_CLASSES": [
+        "gridcity.api.parsers.JSONParser",
+        "gridcity.api.parsers.FormParser",
+        "gridcity.api.parsers.MultiPartParser",
+    ],
 }
+# The largest box (degrees of longitude and of latitude) a ``bbox`` filter accepts: Bao'an
+# spans 0.4°, Shenzhen 0.9°; a bigger box is not a map of one district but a scan of it.
+GRIDCITY_API_MAX_BBOX_DEGREES = env.float("GRIDCITY_API_MAX_BBOX_DEGREES", default=5.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "GridCity API",
     "DESCRIPTION": "City grid management: hierarchy, locate, cases and patrols.",

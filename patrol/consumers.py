@@ -1,7 +1,6 @@
 """Websocket consumers of the patrol app."""
 
 import asyncio
-import json
 import logging
 from urllib.parse import parse_qsl
 
@@ -17,6 +16,7 @@ from accounts.ws import (
     token_group,
     user_group,
 )
+from gridcity import jsonsafe
 from patrol import live, selectors
 
 log = logging.getLogger("gridcity.patrol.live")
@@ -63,7 +63,9 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
     "out_of_scope", "streets": [...]}`` (a code that names no street included: nothing tells
     the two apart). ``?all=1`` on the URL subscribes to every street in scope on connect.
     ``{"type": "unsubscribe", "streets": [...]}`` leaves them, answered with ``{"type":
-    "unsubscribed", "streets": [...]}``; anything else is ignored.
+    "unsubscribed", "streets": [...]}``; anything else is ignored, except a frame that is not
+    JSON GridCity accepts (``gridcity.jsonsafe``), answered with ``{"type": "error", "code":
+    "invalid_json", "message": ...}``.
 
     Positions then arrive as ``{"type": "positions", "positions": [...]}``: what the street
     groups sent is held for GRIDCITY_PATROL_LIVE_INTERVAL_S (1 s) from the first arrival and
@@ -120,12 +122,13 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
         await self.refuse(CLOSE_UNAUTHENTICATED)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        # A malformed or binary frame is ignored rather than allowed to crash the consumer.
-        if text_data is None:
+        # A binary frame is ignored, a malformed one answered: neither may crash the consumer.
+        if text_data is None or not self.watching:
             return
         try:
-            content = json.loads(text_data)
-        except ValueError:
+            content = jsonsafe.loads(text_data)
+        except jsonsafe.JSONRejected as error:
+            await self.send_json({"type": "error", "code": "invalid_json", "message": str(error)})
             return
         await self.receive_json(content, **kwargs)
 

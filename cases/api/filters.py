@@ -4,6 +4,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Source, Status
+from gridcity.api.filters import bbox_geometry
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -21,19 +22,18 @@ class CaseFilter(django_filters.FilterSet):
         lookup_expr="gte",
         help_text=_("changed at or after this time: for a handheld's sync"),
     )
-    bbox = django_filters.CharFilter(method="in_bbox", help_text="min_lon,min_lat,max_lon,max_lat")
+    bbox = django_filters.CharFilter(
+        method="in_bbox",
+        help_text=_(
+            "min_lon,min_lat,max_lon,max_lat in WGS-84 degrees (min ≤ max, each side at most "
+            "GRIDCITY_API_MAX_BBOX_DEGREES)"
+        ),
+    )
 
     class Meta:
         model = Case
         fields = []
 
     def in_bbox(self, queryset, name, value):
-        from django.contrib.gis.geos import Polygon
-        from rest_framework.exceptions import ValidationError
-
-        try:
-            box = Polygon.from_bbox([float(v) for v in value.split(",")])
-        except (TypeError, ValueError):
-            raise ValidationError({"bbox": [_("Give min_lon,min_lat,max_lon,max_lat.")]}) from None
-        box.srid = 4326
-        return queryset.filter(point__intersects=box)
+        # The numbers are checked before GEOS sees them: huge ones abort the process in GEOS.
+        return queryset.filter(point__intersects=bbox_geometry(value, field=name))

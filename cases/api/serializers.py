@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.models import Department
 from cases import codes
 from cases.models import Case, CasePhoto, CaseTransition, Category, Item, Notification, TimeUnit
+from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.coords import CRS_CHOICES
 
 # --- taxonomy ------------------------------------------------------------------------------
@@ -57,8 +58,8 @@ class CaseCreateInputSerializer(serializers.Serializer):
         slug_field="code", queryset=Item.objects.filter(active=True)
     )
     description = serializers.CharField(max_length=2000, allow_blank=True, default="")
-    lon = serializers.FloatField(min_value=-180, max_value=180)
-    lat = serializers.FloatField(min_value=-90, max_value=90)
+    lon = LongitudeField()
+    lat = LatitudeField()
     crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
     address = serializers.CharField(max_length=200, allow_blank=True, default="")
     contact_name = serializers.CharField(max_length=50, allow_blank=True, default="")
@@ -251,8 +252,8 @@ class CaseDetailSerializer(CaseListSerializer):
 
 class NoteInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, allow_blank=True, default="")
-    lon = serializers.FloatField(min_value=-180, max_value=180, required=False)
-    lat = serializers.FloatField(min_value=-90, max_value=90, required=False)
+    lon = LongitudeField(required=False)
+    lat = LatitudeField(required=False)
     crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
 
     def validate(self, data):

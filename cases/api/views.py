@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -38,6 +37,8 @@ from cases.notify import notification_mark_read, notifications_mark_all_read
 from cases.selectors import as_list_rows, cases_near, cases_visible_to, cases_waiting_for
 from gridcity import coords
 from gridcity.api.errors import error_body
+from gridcity.api.fields import LatitudeField, LongitudeField
+from gridcity.api.pagination import CursorPagination
 
 
 class CasePagination(CursorPagination):
@@ -335,8 +336,8 @@ class CaseDuplicatesApi(APIView):
 
 class _DuplicateQuery(s.serializers.Serializer):
     item = s.serializers.SlugRelatedField(slug_field="code", queryset=Item.objects.all())
-    lon = s.serializers.FloatField(min_value=-180, max_value=180)
-    lat = s.serializers.FloatField(min_value=-90, max_value=90)
+    lon = LongitudeField()
+    lat = LatitudeField()
     crs = s.serializers.ChoiceField(choices=coords.CRS_CHOICES, default="wgs84")
 
 

@@ -1,6 +1,6 @@
 """One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.audit import audit_api_denial
+from gridcity.api.parsers import BodyTooLarge
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -33,7 +34,11 @@ def _flatten(detail) -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own limit on a body held in memory (DATA_UPLOAD_MAX_MEMORY_SIZE), met when
+        # DRF reads a JSON or form body: a 413 in the API's shape, not Django's HTML 400.
+        exc = BodyTooLarge()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

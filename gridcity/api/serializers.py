@@ -6,6 +6,7 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from gridcity import coords, geometry
+from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 
 
@@ -86,16 +87,10 @@ class CheckpointSerializer(GeoFeatureModelSerializer):
 
 
 class LocateQuerySerializer(serializers.Serializer):
-    lon = serializers.FloatField(min_value=-180, max_value=180, help_text=_("longitude"))
-    lat = serializers.FloatField(min_value=-90, max_value=90, help_text=_("latitude"))
+    # Finite and in range (NaN and 1e400 parse as floats, but are no place on Earth).
+    lon = LongitudeField()
+    lat = LatitudeField()
     crs = serializers.ChoiceField(choices=coords.CRS_CHOICES, default="wgs84")
-
-    def validate(self, attrs):
-        # float("nan") and float("inf") parse, but are no place on Earth.
-        for name in ("lon", "lat"):
-            if attrs[name] != attrs[name]:
-                raise serializers.ValidationError({name: _("A valid number is required.")})
-        return attrs
 
 
 class PlaceSerializer(serializers.Serializer):

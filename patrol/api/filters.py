@@ -3,12 +3,13 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from gridcity.api.filters import IdFilter
 from patrol.models import Shift, ShiftStatus
 from patrol.selectors import shifts_in_area, shifts_started_on
 
 
 class ShiftFilter(django_filters.FilterSet):
-    inspector = django_filters.NumberFilter(field_name="inspector_id")
+    inspector = IdFilter(field_name="inspector_id", help_text=_("the inspector's user id"))
     date = django_filters.DateFilter(
         method="on_day", help_text=_("shifts begun on this local day (YYYY-MM-DD)")
     )

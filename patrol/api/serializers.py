@@ -4,11 +4,13 @@ The track upload is read by ``points_batch_parse``, a plain loop rather than a s
 fix: a thousand fixes through DRF fields would cost more than storing them.
 """
 
+import math
 from datetime import datetime
 
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.coords import CRS_CHOICES
 from patrol.fixes import Fix, FixFormatError
 from patrol.models import Shift
@@ -24,21 +26,23 @@ _OPTIONAL = (
 
 
 def _number(value, field: str) -> float:
+    """A finite float; NaN, ±Infinity and integers beyond any float are refused, naming the
+    field (stored, they made the shift's track a 500 for everyone and its GPX ``-inf``)."""
     if type(value) not in _NUMBER:  # bool is an int to Python, not a number to us
         raise FixFormatError(field, _("A number is required."))
     try:
-        return float(value)
-    except OverflowError:  # an integer beyond any float: out of range, for the filters
-        return float("inf")
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        number = math.inf
+    if not math.isfinite(number):
+        raise FixFormatError(field, _("A finite number is required."))
+    return number
 
 
 def _time(value, field: str) -> float:
     """Seconds since the epoch from epoch milliseconds or ISO 8601 with a UTC offset."""
     if type(value) in _NUMBER:
-        try:
-            return value / 1000.0
-        except OverflowError:
-            return float("inf")
+        return _number(value, field) / 1000.0
     if isinstance(value, str):
         try:
             at = datetime.fromisoformat(value)
@@ -50,12 +54,27 @@ def _time(value, field: str) -> float:
     raise FixFormatError(field, _("Epoch milliseconds or an ISO 8601 time are required."))
 
 
+# Integers of a fix's fields, epoch milliseconds included, are far below this; anything beyond
+# goes the slow way, which refuses what no float can hold.
+_INT_BOUND = 2**53
+
+
+def _usual_number(value) -> bool:
+    """None, a finite float, or an integer well within a float: what a handheld sends."""
+    kind = type(value)
+    if kind is float:
+        return value - value == 0.0  # false for NaN and ±Infinity
+    return value is None or (kind is int and -_INT_BOUND < value < _INT_BOUND)
+
+
 def points_batch_parse(data, *, max_points: int) -> tuple[str, list[Fix]]:
     """``{crs?, points: [{id?, t, lon, lat, acc?, speed?, heading?, alt?, batt?, mock?}]}`` →
     (crs, fixes); ``FixFormatError`` naming the field for anything that cannot be read.
 
-    Values out of range (a latitude of 95, a fix of 1970) are not format errors: they are
-    fixes, and the filters reject them one by one, saying why.
+    Every number must be finite (no NaN, no ±Infinity, no integer beyond a float): anything
+    else is a format error. Finite values out of range (a latitude of 95, a fix of 1970) are
+    not: they are fixes, and the filters reject them one by one, saying why, so that one bad
+    fix in a handheld's buffer does not hold back the rest of it for ever.
     """
     if not isinstance(data, dict):
         raise FixFormatError("non_field_errors", _("A JSON object is required."))
@@ -77,17 +96,12 @@ def points_batch_parse(data, *, max_points: int) -> tuple[str, list[Fix]]:
             alt, batt = p.get("alt"), p.get("batt")
             mock, client_id = p.get("mock", False), p.get("id", "")
             usual = (
-                type(t) in _NUMBER
-                and type(lon) is float
+                type(lon) is float
                 and type(lat) is float
                 and type(mock) is bool
                 and type(client_id) is str
                 and len(client_id) <= 64
-                and (acc is None or type(acc) in _NUMBER)
-                and (speed is None or type(speed) in _NUMBER)
-                and (heading is None or type(heading) in _NUMBER)
-                and (alt is None or type(alt) in _NUMBER)
-                and (batt is None or type(batt) in _NUMBER)
+                and all(map(_usual_number, (t, lon, lat, acc, speed, heading, alt, batt)))
             )
             if usual:
                 fixes.append(
@@ -146,8 +160,8 @@ class PointInputSerializer(serializers.Serializer):
 
     id = serializers.CharField(required=False, max_length=64, help_text="the handheld's own id")
     t = serializers.CharField(help_text="ISO 8601 with a UTC offset, or epoch milliseconds")
-    lon = serializers.FloatField()
-    lat = serializers.FloatField()
+    lon = LongitudeField()
+    lat = LatitudeField()
     acc = serializers.FloatField(required=False, allow_null=True, help_text="metres")
     speed = serializers.FloatField(required=False, allow_null=True, help_text="m/s")
     heading = serializers.FloatField(required=False, allow_null=True, help_text="degrees")

@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Device, Role
 from gridcity.api.errors import error_body
+from gridcity.api.pagination import CursorPagination
 from patrol import services
 from patrol.analysis import AnalysisParams
 from patrol.api import serializers as s

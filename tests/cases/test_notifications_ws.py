@@ -262,8 +262,10 @@ def test_read_marks_the_users_own_notification_and_ignores_anyone_elses(people):
         # Again: idempotent, the first read time is kept.
         await ws.send_json_to({"action": "read", "id": mine.pk})
         assert (await ws.receive_json_from(timeout=2))["read_at"] == answer["read_at"]
-        # Nonsense is ignored and the socket stays open.
-        for junk in ("not json", '["read"]', '{"action": "read", "id": "1"}'):
+        # A frame that is not JSON is answered; other nonsense is ignored; the socket stays open.
+        await ws.send_to(text_data="not json")
+        assert (await ws.receive_json_from())["code"] == "invalid_json"
+        for junk in ('["read"]', '{"action": "read", "id": "1"}'):
             await ws.send_to(text_data=junk)
         await ws.send_json_to({"action": "read", "id": 2**70})
         await ws.send_to(bytes_data=b"\x00")

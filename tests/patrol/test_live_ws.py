@@ -289,8 +289,10 @@ def test_nonsense_from_the_client_is_ignored_and_the_socket_stays_open(people):
 
     async def scenario():
         ws = await connect(headers)
+        # A frame that is not JSON is answered, and changes nothing.
+        await ws.send_to(text_data="not json")
+        assert (await ws.receive_json_from())["code"] == "invalid_json"
         for junk in (
-            "not json",
             '["subscribe"]',
             '{"type": "subscribe", "streets": "999901001"}',
             '{"type": "subscribe", "streets": [1]}',
