@@ -58,11 +58,25 @@ def credentials_check(*, request, username: str, password: str) -> User:
         raise LoginRefused(locked_out=True, retry_after=get_cool_off(django_request))
     if user is None or not user.is_active:
         raise LoginRefused()
-    if settings.AXES_ENABLED and settings.AXES_RESET_ON_SUCCESS:
-        # A web log-in is forgiven its earlier failures by axes' user_logged_in receiver. A
-        # token log-in opens no session and sends no such signal, so it is forgiven here.
-        axes_reset(ip=client_ip(django_request), username=username, ip_or_username=True)
+    login_failures_forgive(request=django_request, username=username)
     return user
+
+
+def login_failures_forgive(*, request, username: str) -> int:
+    """After a good log-in, forget this user name's failures from this address; how many.
+
+    Only those: django-axes' own AXES_RESET_ON_SUCCESS deletes every failure that shares the
+    user name *or* the address (the lockout parameters are ``[["username"], ["ip_address"]]``),
+    so one good log-in as a citizen would forgive the same address nine guesses at a
+    supervisor's password, again and again. It is off; the web log-in view and the token
+    log-in call this instead. Failures against this user name from elsewhere stay counted too:
+    someone else's guesses are not forgiven by the owner logging in.
+    """
+    request = getattr(request, "_request", request)
+    ip = getattr(request, "axes_ip_address", None) or client_ip(request)
+    if not (settings.AXES_ENABLED and ip and username):
+        return 0
+    return axes_reset(ip=ip, username=username)
 
 
 @dataclass

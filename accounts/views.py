@@ -10,11 +10,17 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 
 from accounts.audit import audit_record
+from accounts.auth import login_failures_forgive
 from accounts.models import AuditAction
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        login_failures_forgive(request=self.request, username=form.cleaned_data["username"])
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -171,7 +171,10 @@ REST_KNOX = {
 AXES_FAILURE_LIMIT = env.int("GRIDCITY_LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("GRIDCITY_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# Not axes' reset on success: it forgives every failure sharing the user name OR the address,
+# so a good log-in as one person would wipe an address's guesses at another's password.
+# accounts.auth.login_failures_forgive forgives only that user name from that address.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
