@@ -4,7 +4,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Source, Status
-from gridcity.api.filters import bbox_geometry
+from gridcity.api.filters import TimeFilter, bbox_geometry
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -15,9 +15,9 @@ class CaseFilter(django_filters.FilterSet):
     street = django_filters.CharFilter(field_name="street__code")
     department = django_filters.CharFilter(field_name="department__code")
     overdue = django_filters.BooleanFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_since = django_filters.IsoDateTimeFilter(
+    created_after = TimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = TimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_since = TimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text=_("changed at or after this time: for a handheld's sync"),

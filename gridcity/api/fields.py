@@ -9,15 +9,22 @@ fields below first, and a bad one is a 400 naming the parameter.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 LON = (-180.0, 180.0)
 LAT = (-90.0, 90.0)
+
+# Dates and times a filter or cursor may name. Outside them the conversions around a query (to
+# UTC, to the next day) overflow Python's datetime at year 1 or 9999, a 500; no row of GridCity
+# is that old or that far ahead.
+YEARS = (1900, 2999)
 
 # A bbox is four numbers; anything longer than this is not one (and is not worth splitting).
 _BBOX_MAX_CHARS = 200
@@ -89,6 +96,16 @@ def bbox(text: str, *, field: str = "bbox") -> tuple[float, float, float, float]
             field, _("The box may span at most %(n)s degrees each way.") % {"n": f"{span:g}"}
         )
     return min_lon, min_lat, max_lon, max_lat
+
+
+def within_years(value: dt.date) -> None:
+    """Validator of a date or date-time (Django's and DRF's fields alike): within ``YEARS``."""
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise DjangoValidationError(
+            _("A date from %(first)d to %(last)d is required.")
+            % {"first": YEARS[0], "last": YEARS[1]},
+            code="out_of_range",
+        )
 
 
 class _DegreesField(serializers.FloatField):

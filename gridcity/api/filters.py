@@ -114,8 +114,24 @@ class _CodePrefixFilter(django_filters.CharFilter):
         return super().filter(qs, value)
 
 
+class TimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time within ``gridcity.api.fields.YEARS``, else a 400 naming it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [fields.within_years])
+        super().__init__(**kwargs)
+
+
+class DateFilter(django_filters.DateFilter):
+    """A date (YYYY-MM-DD) within ``gridcity.api.fields.YEARS``, else a 400 naming it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [fields.within_years])
+        super().__init__(**kwargs)
+
+
 class UnitFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = TimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text=_("ISO 8601 date-time")
     )
 

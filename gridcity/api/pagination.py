@@ -9,12 +9,16 @@ not a number, are 400s naming the parameter; a ``page_size`` above the maximum i
 it, as DRF does.
 """
 
+import datetime as dt
+
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework import pagination as drf
 from rest_framework.response import Response
+
+from gridcity.api.fields import YEARS
 
 _ID_MAX = 2**63 - 1
 
@@ -75,6 +79,8 @@ class CursorPagination(drf.CursorPagination):
             raise invalid from None
         if isinstance(value, int) and not -_ID_MAX <= value <= _ID_MAX:
             raise invalid
+        if isinstance(value, dt.date) and not YEARS[0] <= value.year <= YEARS[1]:
+            raise invalid  # year 1 at +14:00 overflows on its way to UTC
 
 
 class FeatureCursorPagination(CursorPagination):

@@ -399,12 +399,29 @@ def _cursor(**tokens) -> str:
         ("/api/v1/grids/", {"cursor": _cursor(p="x" * 300)}, "cursor"),
         ("/api/v1/grids/", {"simplify": "nan"}, "simplify"),
         ("/api/v1/grids/", {"updated_since": "9999-99-99"}, "updated_since"),
+        # Valid dates whose conversion to UTC, or to the next day, overflows Python's datetime.
+        ("/api/v1/grids/", {"updated_since": "0001-01-01T00:00:00+14:00"}, "updated_since"),
+        ("/api/v1/cases/", {"created_before": "9999-12-31T23:59:59-12:00"}, "created_before"),
+        ("/api/v1/patrol/shifts/", {"date": "9999-12-31"}, "date"),
+        ("/api/v1/patrol/shifts/", {"date": "0001-01-01"}, "date"),
+        ("/api/v1/patrol/inspectors/", {"date": "9999-12-31"}, "date"),
+        ("/api/v1/cases/", {"cursor": _cursor(p="0001-01-01 00:00:00+14:00")}, "cursor"),
     ],
 )
 def test_a_query_parameter_out_of_range_is_a_400_naming_it(client, people, url, params, field):
     client.force_login(people.supervisor)
     assert_names(client.get(url, params), field)
     assert client.get(url).status_code == 200
+
+
+def test_a_shift_started_in_year_one_is_refused_and_not_written(client, people, now):
+    client.force_login(people.inspector_a)
+    body = {
+        "client_uuid": "0b5f0a52-8d3e-4c47-9a59-3f6f2b1c0001",
+        "started_at": "0001-01-01T00:00:00+14:00",
+    }
+    assert_names(client.post("/api/v1/patrol/shifts/", body, "application/json"), "started_at")
+    assert Shift.objects.count() == 0
 
 
 def test_a_page_size_above_the_maximum_is_the_maximum(client, small_city):
