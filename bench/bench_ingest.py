@@ -215,7 +215,7 @@ def _rows(work: Workload, shifts: dict[int, int], received_at) -> list[list[tupl
                     f.speed,
                     f.heading,
                     None,
-                    f.battery,
+                    round(f.battery),  # a whole percent, as the column holds it
                     False,
                     f.client_id,
                 )

@@ -270,9 +270,16 @@ GRIDCITY_PHOTO_FAR_M = env.float("GRIDCITY_PHOTO_FAR_M", default=500.0)
 GRIDCITY_NOTIFY_BACKEND = env.str("GRIDCITY_NOTIFY_BACKEND", default="cases.notify.log_backend")
 
 # --- Patrol ---------------------------------------------------------------------------------
-# A shift with no fix for this long is closed (at its last fix); a fix this long after the last
-# one of its shift, or before the first, starts another.
+# A shift its fixes opened by themselves is closed (at its last fix) after this long without a
+# fix; a fix this long after the last one of its shift, or before the first, starts another.
 GRIDCITY_PATROL_IDLE_MINUTES = env.int("GRIDCITY_PATROL_IDLE_MINUTES", default=30)
+# A shift the inspector started (上岗) is not cut by a gap in the fixes (lunch indoors, a dead
+# zone): it ends when the inspector ends it, after this long without a fix, or this many hours
+# after its start, whichever comes first. The gaps inside it are offline time in its report.
+GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES = env.int(
+    "GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES", default=120
+)
+GRIDCITY_PATROL_SHIFT_MAX_HOURS = env.int("GRIDCITY_PATROL_SHIFT_MAX_HOURS", default=16)
 # Filters of incoming fixes (patrol.filters): device clocks run a little ahead; handhelds buffer
 # a week offline at most; Android's accuracy is a 68 % radius, and beyond 100 m a fix says
 # little about which street an inspector walked; 120 km/h is beyond any patrol on foot,

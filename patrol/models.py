@@ -28,14 +28,17 @@ class ShiftEnd(models.TextChoices):
     ENDED = "ended", _("ended by the inspector")
     IDLE = "idle", _("no fix for a while")
     NEXT = "next", _("a later shift began")
+    LIMIT = "limit", _("longer than a shift may last")
 
 
 class Shift(models.Model):
     """巡查班次: one stretch of patrol by one inspector, from the first fix to the last.
 
     An inspector starts and ends a shift on the handheld; points that arrive outside any shift
-    open one by themselves (``opened_auto``), and a shift with no fix for
-    GRIDCITY_PATROL_IDLE_MINUTES is closed by a periodic task.
+    open one by themselves (``opened_auto``). A periodic task closes a shift opened so after
+    GRIDCITY_PATROL_IDLE_MINUTES without a fix, and one the inspector started after
+    GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES without one or GRIDCITY_PATROL_SHIFT_MAX_HOURS after
+    its start.
     """
 
     inspector = models.ForeignKey(

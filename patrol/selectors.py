@@ -2,7 +2,9 @@
 
 "An inspector sees their own tracks; supervisors their street's; nobody else's." Where an
 inspector walked is personal data of an employee: the command centre (dispatchers), the
-departments and the hotline see no track; administrators see all. A supervisor sees a shift
+departments and the hotline see no stored track; administrators see all. The live map is
+another matter: dispatchers watch the newest position of every inspector of their scope
+(``may_watch``, ``streets_watchable_by``), never the way there. A supervisor sees a shift
 when the inspector held a grid of the supervisor's street (or district), or of a street or grid
 granted to them by hand, at some time during that shift: moving to another street does not
 take an inspector's past along, nor bring it.
@@ -108,12 +110,20 @@ def shifts_started_on(shifts: QuerySet[Shift], day: date) -> QuerySet[Shift]:
     return shifts.filter(started_at__gte=start, started_at__lt=end)
 
 
-def shifts_idle(cutoff: datetime) -> QuerySet[Shift]:
-    """Open shifts whose last fix (or start, with none yet) is before ``cutoff``."""
+def shifts_idle(
+    *, idle_before: datetime, silent_before: datetime, started_by: datetime
+) -> QuerySet[Shift]:
+    """Open shifts that may be due to end: opened by their fixes, with the last fix (or the
+    start, with none yet) before ``idle_before``; started by the inspector, with it before
+    ``silent_before`` or begun by ``started_by``."""
     return (
         Shift.objects.filter(status=ShiftStatus.OPEN)
         .alias(seen=Coalesce("last_point_at", "started_at"))
-        .filter(seen__lt=cutoff)
+        .filter(
+            Q(opened_auto=True, seen__lt=idle_before)
+            | Q(opened_auto=False, seen__lt=silent_before)
+            | Q(opened_auto=False, started_at__lte=started_by)
+        )
         .order_by("pk")
     )
 
@@ -155,6 +165,7 @@ class Track:
     altitude: np.ndarray
     battery: np.ndarray
     mock: np.ndarray
+    segment_start: np.ndarray  # bool: the recording breaks before this fix
 
     @property
     def t(self) -> np.ndarray:
@@ -173,7 +184,8 @@ def shift_track(shift: Shift) -> Track:
     """
     sql = (
         f"SELECT {epoch_ms_sql('t')}, ST_X(point), ST_Y(point), accuracy, speed, heading, "
-        f"altitude, battery, mock FROM {TrackPoint._meta.db_table} WHERE shift_id = %s"
+        f"altitude, battery, mock, segment_start FROM {TrackPoint._meta.db_table} "
+        "WHERE shift_id = %s"
     )
     params: list = [shift.pk]
     if shift.first_point_at and shift.last_point_at:
@@ -182,12 +194,13 @@ def shift_track(shift: Shift) -> Track:
     with connection.cursor() as cursor:
         cursor.execute(sql + " ORDER BY t", params)
         rows = cursor.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 10
     floats = [np.array(c, dtype=np.float64) for c in columns[1:8]]
     return Track(
         np.array(columns[0], dtype=np.int64),
         *floats,
         np.array(columns[8], dtype=bool),
+        np.array(columns[9], dtype=bool),
     )
 
 

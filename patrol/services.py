@@ -14,7 +14,7 @@ bench/bench_ingest.py.
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -36,6 +36,7 @@ from patrol.filters import FilterParams, FixArrays, StoredFixes
 from patrol.fixes import Fix
 from patrol.models import Shift, ShiftEnd, ShiftStatus, Tracker, TrackPoint
 from patrol.selectors import (
+    MS,
     db_time,
     epoch_ms_sql,
     from_ms,
@@ -72,6 +73,27 @@ class PatrolInvalid(ValueError):
 
 def _idle() -> timedelta:
     return timedelta(minutes=settings.GRIDCITY_PATROL_IDLE_MINUTES)
+
+
+def _silence() -> timedelta:
+    return timedelta(minutes=settings.GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES)
+
+
+def _longest() -> timedelta:
+    return timedelta(hours=settings.GRIDCITY_PATROL_SHIFT_MAX_HOURS)
+
+
+def _link(shift: Shift) -> timedelta:
+    """The longest silence that does not end this shift: the idle time for a shift its fixes
+    opened by themselves, GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES for one the inspector started
+    (a lunch indoors without a fix is still the shift the inspector started)."""
+    return _idle() if shift.opened_auto else max(_idle(), _silence())
+
+
+def _limit(shift: Shift) -> datetime | None:
+    """The latest time a shift the inspector started may hold (None for one its fixes opened:
+    those end by the idle rule alone)."""
+    return None if shift.opened_auto else shift.started_at + _longest()
 
 
 def _require_inspector(user: User) -> None:
@@ -214,21 +236,40 @@ def shift_end(*, shift: Shift, by: User, ended_at: datetime | None = None) -> Sh
     return shift
 
 
+def _end_due(shift: Shift, now: datetime) -> str | None:
+    """Why an open shift ends by itself at ``now``, if it does: ``idle`` after a silence
+    longer than its link (``_link``), ``limit`` once a shift the inspector started has lasted
+    GRIDCITY_PATROL_SHIFT_MAX_HOURS (a handheld left on patrol overnight)."""
+    if _last_seen(shift) < now - _link(shift):
+        return ShiftEnd.IDLE
+    limit = _limit(shift)
+    if limit is not None and now >= limit:
+        return ShiftEnd.LIMIT
+    return None
+
+
 def shifts_close_idle(*, now: datetime | None = None) -> int:
-    """Close the open shifts with no fix for GRIDCITY_PATROL_IDLE_MINUTES, at their last fix
-    (``idle``); how many. Idempotent; each shift in its own short transaction, under its
-    inspector's lock, so an upload arriving meanwhile is either in before or extends it
-    after."""
+    """Close the open shifts that end by themselves (``_end_due``), at their last fix; how
+    many. A shift its fixes opened ends after GRIDCITY_PATROL_IDLE_MINUTES without a fix; one
+    the inspector started after GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES without one, or
+    GRIDCITY_PATROL_SHIFT_MAX_HOURS after its start. Idempotent; each shift in its own short
+    transaction, under its inspector's lock, so an upload arriving meanwhile is either in
+    before or extends it after."""
     now = now or timezone.now()
-    cutoff = now - _idle()
+    due = shifts_idle(
+        idle_before=now - _idle(),
+        silent_before=now - max(_idle(), _silence()),
+        started_by=now - _longest(),
+    )
     closed = 0
-    for pk, inspector_id in shifts_idle(cutoff).values_list("pk", "inspector_id"):
+    for pk, inspector_id in due.values_list("pk", "inspector_id"):
         with transaction.atomic():
             _inspector_lock(inspector_id)
             shift = Shift.objects.filter(pk=pk, status=ShiftStatus.OPEN).defer("report").first()
-            if shift is None or _last_seen(shift) >= cutoff:
+            reason = None if shift is None else _end_due(shift, now)
+            if reason is None:
                 continue
-            _close(shift, at=_last_seen(shift), reason=ShiftEnd.IDLE)
+            _close(shift, at=_last_seen(shift), reason=reason)
             closed += 1
     return closed
 
@@ -254,6 +295,9 @@ class IngestResult:
         }
 
 
+_NO_LIMIT = np.iinfo(np.int64).max
+
+
 @dataclass
 class _Span:
     """An existing shift as the assignment of fixes sees it (times in ms)."""
@@ -262,6 +306,8 @@ class _Span:
     start: int
     reach: int  # the last time it holds: its end, or for one that may go on, its last fix
     goes_on: bool  # open, or closed for idleness only: later fixes continue it
+    link: int  # the longest gap after it that later fixes may continue it across
+    limit: int  # the latest time it may hold (a shift the inspector started lasts so long)
 
     @classmethod
     def of(cls, shift: Shift) -> "_Span":
@@ -270,16 +316,26 @@ class _Span:
             reach = max(to_ms(_last_seen(shift)), to_ms(shift.ended_at or shift.started_at))
         else:
             reach = to_ms(shift.ended_at)
-        return cls(shift, to_ms(shift.started_at), reach, goes_on)
+        limit = _limit(shift)
+        return cls(
+            shift,
+            to_ms(shift.started_at),
+            reach,
+            goes_on,
+            _link(shift) // MS,
+            _NO_LIMIT if limit is None else to_ms(limit),
+        )
 
 
 def _shifts_plan(ms: np.ndarray, spans: list[_Span], idle_ms: int) -> tuple[np.ndarray, list]:
     """Which shift each fix (times in ms, ascending) belongs to.
 
     A fix belongs to the shift whose span holds it; a fix after a shift that may go on (open,
-    or closed only for idleness) continues it while each gap is at most the idle time; a fix
-    at most the idle time before a shift's start (and the chain of fixes before it) moves that
-    start back. The rest open new shifts, split wherever a gap exceeds the idle time.
+    or closed only for idleness) continues it while each gap is at most that shift's link (the
+    idle time, or the silence a shift the inspector started bears) and its length stays within
+    its limit; a fix at most the idle time before a shift's start (and the chain of fixes
+    before it) moves that start back. The rest open new shifts, split wherever a gap exceeds
+    the idle time.
 
     Returns (index into ``spans`` per fix, or -1; the new shifts as arrays of fix positions).
     """
@@ -306,7 +362,7 @@ def _shifts_plan(ms: np.ndarray, spans: list[_Span], idle_ms: int) -> tuple[np.n
         lo, hi = 0, len(gap)
         if j >= 0 and spans[j].goes_on:
             steps = np.diff(np.concatenate([[reach[j]], times]))
-            breaks = np.flatnonzero(steps > idle_ms)
+            breaks = np.flatnonzero((steps > spans[j].link) | (times > spans[j].limit))
             lo = int(breaks[0]) if len(breaks) else hi
             slot[gap[:lo]] = j
         if j + 1 < k and lo < hi:
@@ -371,6 +427,8 @@ def track_points_ingest(
     if not fixes:
         return result
     arrays = FixArrays.of(fixes)
+    arrays.battery = _whole_percent(arrays.battery)
+    marks = _Marks.of(fixes)
     params = FilterParams.from_settings()
     now = timezone.now()
     outcome = filters.fixes_screen(arrays, now=now.timestamp(), params=params)
@@ -379,7 +437,7 @@ def track_points_ingest(
     if passed.any():
         _partitions_ensure(_local_days(arrays.ms[passed]))
         with transaction.atomic():
-            _ingest_locked(inspector, arrays, outcome, passed, device, params, now, result)
+            _ingest_locked(inspector, arrays, marks, outcome, passed, device, params, now, result)
     reasons = Counter()
     for i in np.flatnonzero(outcome >= filters.INVALID).tolist():
         reason = filters.REASON_OF[int(outcome[i])]
@@ -387,6 +445,51 @@ def track_points_ingest(
         result.rejected_points.append((i, reason))
     result.rejected = dict(reasons)
     return result
+
+
+def _whole_percent(battery: np.ndarray) -> np.ndarray:
+    """Battery levels as the whole percent stored (an OwnTracks fraction times 100 reads
+    56.99999999999999): rounded half up, and absent outside 0..100 (Android's -1 for
+    "unknown", a broken 255, an infinity)."""
+    with np.errstate(invalid="ignore"):
+        whole = np.floor(battery + 0.5)
+        return np.where((whole >= 0) & (whole <= 100), whole, np.nan)
+
+
+@dataclass
+class _Marks:
+    """The flags of a batch's fixes that the filters do not look at, in batch order."""
+
+    segment_start: np.ndarray  # bool: the recording breaks before the fix
+    time_from_server: np.ndarray  # bool: the time is when the fix was received
+
+    @classmethod
+    def of(cls, fixes: list[Fix]) -> "_Marks":
+        n = len(fixes)
+        return cls(
+            np.fromiter((bool(f.segment_start) for f in fixes), bool, n),
+            np.fromiter((bool(f.time_from_server) for f in fixes), bool, n),
+        )
+
+
+def _breaks_kept(ms: np.ndarray, outcome: np.ndarray, breaks: np.ndarray, new: np.ndarray):
+    """``segment_start`` of the fixes to store (``new``, batch positions in time order): their
+    own, or that of a fix rejected between the one before them and them. The first fix of a
+    GPX segment may be refused (a jump, too inaccurate): the break before it still lies before
+    the next fix kept. A fix whose time cannot be read carries nothing; a duplicate neither
+    (its break was stored with it)."""
+    own = breaks[new]
+    lost = breaks & (outcome > filters.INVALID)
+    if not lost.any():
+        return own
+    order = np.lexsort((np.arange(len(ms)), ms))
+    kept = np.zeros(len(ms), bool)
+    kept[new] = True
+    kept = kept[order]
+    to = np.cumsum(kept) - kept  # in time order: the index, among ``new``, of the next kept fix
+    carried = np.zeros(len(new) + 1, bool)
+    np.logical_or.at(carried, to, lost[order])
+    return own | carried[:-1]
 
 
 IMPORT_CHUNK = 1000  # fixes per transaction of an import: GRIDCITY_PATROL_MAX_BATCH's default
@@ -407,7 +510,9 @@ def track_points_import(
     chunk its own transaction: an import interrupted halfway leaves whole chunks, and running
     it again stores only what is missing (a fix is stored once per inspector and time). The
     counts are summed; ``rejected_points`` index the fixes in file order, across segments.
-    ``progress(done, total)`` is called after each chunk.
+    ``progress(done, total)`` is called after each chunk. A segment after the first starts
+    with a break (``Fix.segment_start``): no distance, moving or online time is counted
+    between two segments, however close in time.
     """
     if crs not in coords.CRS_CHOICES:
         raise PatrolInvalid("crs", _("Unknown coordinate system."))
@@ -417,7 +522,9 @@ def track_points_import(
     reasons: Counter = Counter()
     shifts: set[int] = set()
     done = 0
-    for segment in segments:
+    for n, segment in enumerate(segments):
+        if n and segment and not segment[0].segment_start:
+            segment = [replace(segment[0], segment_start=True), *segment[1:]]
         for at in range(0, len(segment), chunk):
             part = track_points_ingest(
                 inspector=inspector, fixes=segment[at : at + chunk], device=device, crs=crs
@@ -435,8 +542,10 @@ def track_points_import(
     return result
 
 
-def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, result) -> None:
+def _ingest_locked(inspector, arrays, marks, outcome, passed, device, params, now, result) -> None:
     idle_ms = settings.GRIDCITY_PATROL_IDLE_MINUTES * 60_000
+    # Shifts that fixes this old may still continue: the longest link of any shift.
+    reach_ms = max(idle_ms, settings.GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES * 60_000)
     _inspector_lock(inspector.pk)
     first, last = int(arrays.ms[passed].min()), int(arrays.ms[passed].max())
     stored = _points_stored_near(inspector.pk, first, last, idle_ms)
@@ -451,7 +560,7 @@ def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, resu
 
     shifts = list(
         Shift.objects.filter(inspector=inspector)
-        .filter(Q(status=ShiftStatus.OPEN) | Q(ended_at__gte=from_ms(int(ms[0]) - idle_ms)))
+        .filter(Q(status=ShiftStatus.OPEN) | Q(ended_at__gte=from_ms(int(ms[0]) - reach_ms)))
         .defer("report")
         .order_by("started_at", "id")
     )
@@ -469,7 +578,11 @@ def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, resu
         first_after = from_ms(int(ms[segments[after_all.index(True)][0]]))
         for shift in shifts:
             if shift.status == ShiftStatus.OPEN:
-                _close(shift, at=min(_last_seen(shift), first_after), reason=ShiftEnd.IDLE)
+                _close(
+                    shift,
+                    at=min(_last_seen(shift), first_after),
+                    reason=_end_by(shift, first_after),
+                )
                 reported.add(shift.pk)
     for n, segment in enumerate(segments):
         seg_first, seg_last = from_ms(int(ms[segment[0]])), from_ms(int(ms[segment[-1]]))
@@ -494,7 +607,12 @@ def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, resu
 
     shift_ids = np.array([s.pk for s in targets], np.int64)[slot]
     inserted = _points_insert(
-        inspector_id=inspector.pk, shift_ids=shift_ids, fixes=arrays.take(new), received_at=now
+        inspector_id=inspector.pk,
+        shift_ids=shift_ids,
+        fixes=arrays.take(new),
+        received_at=now,
+        segment_start=_breaks_kept(arrays.ms, outcome, marks.segment_start, new),
+        time_from_server=marks.time_from_server[new],
     )
     for j, target in enumerate(targets):
         mine = ms[slot == j]
@@ -518,7 +636,8 @@ def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, resu
                 target.end_reason == ShiftEnd.IDLE
                 and j == len(spans) - 1
                 and not any(after_all)
-                and hi >= now - _idle()
+                and hi >= now - _link(target)
+                and (_limit(target) is None or now < _limit(target))
                 and not any(s.status == ShiftStatus.OPEN for s in shifts)
             ):
                 # Closed for want of fixes, which came after all (a handheld back online
@@ -549,6 +668,15 @@ def _ingest_locked(inspector, arrays, outcome, passed, device, params, now, resu
             "accuracy": _number(arrays.accuracy[i]),
         }
         transaction.on_commit(lambda: _publish_latest([latest]), robust=True)
+
+
+def _end_by(shift: Shift, later: datetime) -> str:
+    """Why an open shift ends when a fix at ``later`` opens another: its length, when the
+    silence alone would not have ended it; otherwise the silence."""
+    limit = _limit(shift)
+    if limit is not None and later > limit and later - _last_seen(shift) <= _link(shift):
+        return ShiftEnd.LIMIT
+    return ShiftEnd.IDLE
 
 
 def _number(value) -> float | None:
@@ -611,7 +739,7 @@ def _points_stored_near(inspector_id: int, first: int, last: int, before_ms: int
 
 _COLUMNS = (
     "shift_id, inspector_id, t, received_at, point, accuracy, speed, heading, altitude, "
-    "battery, mock, client_id"
+    "battery, mock, client_id, segment_start, time_from_server"
 )
 
 # One statement per batch: the columns travel as arrays and unnest into rows; the unique
@@ -624,11 +752,13 @@ WITH stored AS (
     SELECT u.shift_id, %s, to_timestamp(u.ms::float8 / 1000), %s,
            ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326),
            NULLIF(u.accuracy, 'NaN'), NULLIF(u.speed, 'NaN'), NULLIF(u.heading, 'NaN'),
-           NULLIF(u.altitude, 'NaN'), NULLIF(u.battery, 'NaN'), u.mock, u.client_id
+           NULLIF(u.altitude, 'NaN'), NULLIF(u.battery, 'NaN')::int2, u.mock, u.client_id,
+           u.segment_start, u.time_from_server
     FROM unnest(%s::int8[], %s::int8[], %s::float8[], %s::float8[], %s::float8[],
-                %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bool[], %s::text[])
+                %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::bool[], %s::text[],
+                %s::bool[], %s::bool[])
          AS u(shift_id, ms, lon, lat, accuracy, speed, heading, altitude, battery, mock,
-              client_id)
+              client_id, segment_start, time_from_server)
     ON CONFLICT (inspector_id, t) DO NOTHING
     RETURNING shift_id
 )
@@ -638,10 +768,20 @@ _OPTIONAL = ("accuracy", "speed", "heading", "altitude", "battery")
 
 
 def _points_insert(
-    *, inspector_id: int, shift_ids: np.ndarray, fixes: FixArrays, received_at: datetime
+    *,
+    inspector_id: int,
+    shift_ids: np.ndarray,
+    fixes: FixArrays,
+    received_at: datetime,
+    segment_start: np.ndarray | None = None,
+    time_from_server: np.ndarray | None = None,
 ) -> dict[int, int]:
-    """Write fixes (WGS-84, none stored yet) in one statement, skipping any (inspector, time)
-    already stored; how many were written per shift."""
+    """Write fixes (WGS-84, battery a whole percent, none stored yet) in one statement,
+    skipping any (inspector, time) already stored; how many were written per shift. The two
+    flags are per fix, false where not given."""
+    n = len(shift_ids)
+    segment_start = np.zeros(n, bool) if segment_start is None else segment_start
+    time_from_server = np.zeros(n, bool) if time_from_server is None else time_from_server
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -654,12 +794,15 @@ def _points_insert(
                     _pg_array(fixes.lon.tolist()),
                     _pg_array(fixes.lat.tolist()),
                     *(_pg_array(getattr(fixes, name).tolist()) for name in _OPTIONAL),
-                    _pg_array(["t" if m else "f" for m in fixes.mock.tolist()]),
+                    _pg_bool_array(fixes.mock),
                     _pg_text_array(fixes.client_id.tolist()),
+                    _pg_bool_array(segment_start),
+                    _pg_bool_array(time_from_server),
                 ],
             )
             return dict(cursor.fetchall())
-        return _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at)
+        flags = (segment_start, time_from_server)
+        return _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at, flags)
 
 
 # The arrays go as array literals, written here: handed lists, psycopg would quote them element
@@ -667,6 +810,10 @@ def _points_insert(
 # float is its shortest exact form, and PostgreSQL reads "nan" as NaN.
 def _pg_array(values: list) -> str:
     return "{" + ",".join(map(str, values)) + "}"
+
+
+def _pg_bool_array(values: np.ndarray) -> str:
+    return "{" + ",".join(np.where(values, "t", "f").tolist()) + "}"
 
 
 def _pg_text_array(values: list[str]) -> str:
@@ -688,9 +835,11 @@ def _sqlite_values(values: np.ndarray) -> list:
     return [None if v != v else v for v in values.tolist()]  # NaN → NULL
 
 
-def _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at) -> dict[int, int]:
-    row = "(%s, %s, %s, %s, MakePoint(%s, %s, 4326), %s, %s, %s, %s, %s, %s, %s)"
-    per_statement = 2000  # 12 parameters a row, under SQLite's 32,766
+def _points_insert_sqlite(
+    cursor, inspector_id, shift_ids, fixes, received_at, flags
+) -> dict[int, int]:
+    row = "(%s, %s, %s, %s, MakePoint(%s, %s, 4326), %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    per_statement = 2000  # 14 parameters a row, under SQLite's 32,766
     columns = [
         shift_ids.tolist(),
         [inspector_id] * len(shift_ids),
@@ -698,9 +847,11 @@ def _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at) -
         [connection.ops.adapt_datetimefield_value(received_at)] * len(shift_ids),
         fixes.lon.tolist(),
         fixes.lat.tolist(),
-        *(_sqlite_values(getattr(fixes, name)) for name in _OPTIONAL),
+        *(_sqlite_values(getattr(fixes, name)) for name in _OPTIONAL[:-1]),
+        [None if v != v else int(v) for v in fixes.battery.tolist()],
         fixes.mock.tolist(),
         fixes.client_id.tolist(),
+        *(flag.tolist() for flag in flags),
     ]
     rows = list(zip(*columns, strict=True))
     written = Counter()
@@ -758,6 +909,7 @@ def _report_analyse(
         track.lat,
         speed=track.speed,
         mock=track.mock,
+        segment_start=track.segment_start,
         checkpoints=checkpoints,
         grids=area,
     )

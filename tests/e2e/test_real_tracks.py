@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import shapely
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.auth import token_issue
 from gridcity.geometry import WGS84_GEOD, LocalMetric
@@ -267,3 +268,136 @@ def test_a_real_track_sent_through_the_batch_api_reports_its_own_distance(client
     response = client.post(f"/api/v1/patrol/shifts/{open_shift.pk}/end/", {}, **auth)
     assert response.status_code == 200, response.content
     check_reports(people, fixes, accepted, path.stem)
+
+
+# --- Several tracks in one file, and a shift the inspector started ------------------------------
+
+# gpxpy's test files with several timed tracks (github.com/tkrajina/gpxpy, test_files/, also in
+# the shared data): cerknicko-jezero.gpx, one walk recorded as 7 tracks from 0.5 to 15 minutes
+# apart; korita-zbevnica.gpx, 2 timed tracks 5 minutes apart, the second with a 34-minute gap
+# in it (and a track without times, dropped). Joined by straight lines the first measured
+# 13,676 m against gpxpy's 4,580 m.
+MULTI_TRACK = [
+    pytest.param(path, id=path.stem)
+    for path in TRACKS
+    if path.stem in ("cerknicko-jezero", "korita-zbevnica")
+] or [pytest.param(None, marks=pytest.mark.skip(reason=f"no multi-track GPX files in {DATA}"))]
+
+
+def moved_file(path: Path, people) -> gpxpy.gpx.GPX:
+    """The file's timed tracks and segments, each point moved as ``moved`` moves a track into
+    grid A (shape, timing and the file's tracks and segments kept)."""
+    gpx = gpxpy.parse(path.read_text(encoding="utf-8"))
+    for track in gpx.tracks:
+        track.segments = [
+            s for s in track.segments if s.points and all(p.time is not None for p in s.points)
+        ]
+    gpx.tracks = [track for track in gpx.tracks if track.segments]
+    points = [p for track in gpx.tracks for s in track.segments for p in s.points]
+    assert [p.time for p in points] == sorted(p.time for p in points)
+    centre = people.grid_a.geom.point_on_surface
+    there = moved(
+        [Fix(t=p.time.timestamp(), lon=p.longitude, lat=p.latitude) for p in points],
+        (centre.x, centre.y),
+        ends_at=NOW - timedelta(minutes=3),
+    )
+    for p, f in zip(points, there, strict=True):
+        p.longitude, p.latitude = round(f.lon, 7), round(f.lat, 7)
+        p.time = datetime.fromtimestamp(f.t, tz=ZoneInfo("UTC"))
+    return gpx
+
+
+def post_gpx(client, people, gpx: gpxpy.gpx.GPX) -> dict:
+    client.force_login(people.inspector_a)
+    upload = SimpleUploadedFile("walk.gpx", gpx.to_xml().encode(), "application/gpx+xml")
+    response = client.post("/api/v1/patrol/gpx/", {"file": upload})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def without(gpx: gpxpy.gpx.GPX, rejected: set[int]) -> gpxpy.gpx.GPX:
+    """The file without the points the filters refused (indices in file order)."""
+    k = 0
+    for track in gpx.tracks:
+        for segment in track.segments:
+            kept = []
+            for p in segment.points:
+                if k not in rejected:
+                    kept.append(p)
+                k += 1
+            segment.points = kept
+    return gpx
+
+
+def report_of(shift: Shift) -> dict:
+    return shift_report_compute(shift=shift).report
+
+
+@pytest.mark.parametrize("path", MULTI_TRACK)
+def test_a_gpx_file_of_several_tracks_measures_what_gpxpy_measures(client, people, path):
+    gpx = moved_file(path, people)
+    segments = sum(len(track.segments) for track in gpx.tracks)
+
+    answer = post_gpx(client, people, gpx)
+
+    rejected = {p["index"] for p in answer["rejected_points"]}
+    assert len(rejected) == EXPECTED_REJECTED[path.stem]
+    stored = without(gpx, rejected)
+    expected = stored.length_2d()  # gpxpy's own: never across a track or segment boundary
+    shifts = list(Shift.objects.filter(inspector=people.inspector_a).order_by("started_at"))
+    for shift in shifts:
+        if shift.status == ShiftStatus.OPEN:
+            shift_end(shift=shift, by=people.inspector_a)
+    reports = [report_of(shift) for shift in shifts]
+    distance = sum(r["distance_m"] for r in reports)
+    print(
+        f"{path.stem}: {segments} segments, {len(shifts)} shifts; report {distance:.1f} m, "
+        f"gpxpy {expected:.1f} m"
+    )
+    assert distance == pytest.approx(expected, rel=0.005)
+    # Every boundary of the file is a break, except where a shift begins anyway.
+    firsts = [s.points[0].time for track in stored.tracks for s in track.segments if s.points]
+    inside = set(firsts[1:]) - {shift.first_point_at for shift in shifts}
+    breaks = sum(o["cause"] == "break" for r in reports for o in r["offline"])
+    assert breaks == len(inside) >= 1
+    assert sum(r["anomaly_counts"]["jump"] for r in reports) == 0
+
+
+@pytest.mark.skipif(
+    not (DATA / "korita-zbevnica.gpx").is_file(), reason=f"no korita-zbevnica.gpx in {DATA}"
+)
+def test_a_walk_with_a_34_minute_gap_is_one_shift_when_the_inspector_started_it(client, people):
+    gpx = moved_file(DATA / "korita-zbevnica.gpx", people)
+    first = gpx.tracks[0].segments[0].points[0].time
+    client.force_login(people.inspector_a)
+    started = client.post(
+        "/api/v1/patrol/shifts/",
+        {"client_uuid": "6f1c3d2e-34aa-4b8e-9d7f-5c0e2a1b3c4d", "started_at": first.isoformat()},
+        content_type="application/json",
+    )
+    assert started.status_code == 201, started.content
+
+    answer = post_gpx(client, people, gpx)
+
+    assert answer["shifts"] == [started.json()["id"]] and answer["rejected"] == {}
+    shift = Shift.objects.get()
+    assert shift.status == ShiftStatus.OPEN and shift.points_count == answer["points"]
+    shift_end(shift=shift, by=people.inspector_a)
+    report = report_of(shift)
+    offline = [(o["cause"], o["seconds"]) for o in report["offline"]]
+    assert ("gap", 2041.0) in offline  # the 34 minutes: offline, not the end of the shift
+    assert ("break", 288.0) in offline  # between the file's two timed tracks
+    assert report["distance_m"] == pytest.approx(gpx.length_2d(), rel=0.005)
+    assert report["online_s"] + report["offline_s"] == report["ended"] - report["started"]
+
+
+@pytest.mark.skipif(
+    not (DATA / "korita-zbevnica.gpx").is_file(), reason=f"no korita-zbevnica.gpx in {DATA}"
+)
+def test_the_same_walk_without_a_started_shift_is_cut_at_the_gap(client, people):
+    answer = post_gpx(client, people, moved_file(DATA / "korita-zbevnica.gpx", people))
+
+    assert len(answer["shifts"]) == 2
+    first, second = Shift.objects.order_by("started_at")
+    assert (first.opened_auto, first.end_reason) == (True, "idle")
+    assert (second.last_point_at - first.last_point_at).total_seconds() > 2041

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.auth import token_issue
 from gridcity.coords import wgs84_to_gcj02
 from patrol import services
+from patrol.filters import haversine_m
 from patrol.models import Shift, ShiftEnd, ShiftStatus, TrackPoint
 from patrol.services import shift_end, shift_start, shifts_close_idle, track_points_ingest
 from patrol.tasks import shifts_close_idle_task
@@ -239,14 +240,110 @@ def test_idle_shifts_close_at_their_last_fix_once(people, now, time_machine):
     assert Shift.objects.get(inspector=people.inspector_b).status == ShiftStatus.OPEN
 
 
-def test_a_started_shift_without_fixes_closes_when_idle_at_its_start(people, now, time_machine):
+def test_a_started_shift_without_fixes_closes_after_the_long_silence_at_its_start(
+    people, now, time_machine, settings
+):
     shift = shift_start(inspector=people.inspector_a, client_uuid="2" * 32)
-    time_machine.shift(timedelta(minutes=31))
+    time_machine.shift(timedelta(minutes=settings.GRIDCITY_PATROL_IDLE_MINUTES + 1))
+    assert shifts_close_idle() == 0  # the inspector started it: the idle time does not end it
+    time_machine.shift(timedelta(minutes=settings.GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES))
 
     assert shifts_close_idle() == 1
 
     shift.refresh_from_db()
-    assert shift.ended_at == shift.started_at == now
+    assert (shift.end_reason, shift.ended_at) == (ShiftEnd.IDLE, now)
+    assert shift.ended_at == shift.started_at
+
+
+# --- what each fix carries ------------------------------------------------------------------------
+
+
+def stored_flags() -> list[tuple]:
+    return list(
+        TrackPoint.objects.order_by("t").values_list("client_id", "segment_start", "battery")
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        (56.99999999999999, 57),  # OwnTracks' batt as a fraction × 100, as one handheld sent it
+        (80.5, 81),
+        (0.2, 0),
+        (100.4, 100),
+        (-1.0, None),  # Android's "unknown"
+        (255.0, None),
+        (None, None),
+    ],
+)
+def test_the_battery_is_stored_as_a_whole_percent(client, people, now, sent, kept):
+    fix = replace(walk(people.grid_a, now - timedelta(minutes=1), 1)[0], battery=sent)
+
+    response = upload(client, people.inspector_a, as_body([fix]))
+
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+    assert TrackPoint.objects.get().battery == kept
+
+
+def test_a_fix_starting_a_segment_is_stored_so(people, now):
+    fixes = walk(people.grid_a, now - timedelta(minutes=5), 6)
+    fixes[3] = replace(fixes[3], segment_start=True)
+
+    ingest(people.inspector_a, fixes)
+
+    assert [flag for _id, flag, _b in stored_flags()] == [False] * 3 + [True] + [False] * 2
+
+
+def test_a_break_before_a_refused_fix_passes_to_the_next_fix_kept(people, now):
+    fixes = walk(people.grid_a, now - timedelta(minutes=5), 6)
+    # The new segment's first fix is too inaccurate to keep: the break is still before f4.
+    fixes[3] = replace(fixes[3], segment_start=True, accuracy=500.0)
+
+    result = ingest(people.inspector_a, fixes)
+
+    assert result.rejected == {"accuracy": 1}
+    assert [(cid, flag) for cid, flag, _b in stored_flags()] == [
+        ("f0", False),
+        ("f1", False),
+        ("f2", False),
+        ("f4", True),
+        ("f5", False),
+    ]
+
+
+def test_a_fix_timed_by_the_server_is_stored_so(people, now):
+    fixes = walk(people.grid_a, now - timedelta(minutes=1), 2)
+    fixes[1] = replace(fixes[1], time_from_server=True)
+
+    ingest(people.inspector_a, fixes)
+
+    assert list(TrackPoint.objects.order_by("t").values_list("time_from_server", flat=True)) == [
+        False,
+        True,
+    ]
+
+
+def test_an_imported_file_breaks_between_its_segments_and_the_report_does_not_join_them(
+    people, now
+):
+    first = walk(people.grid_a, now - timedelta(minutes=20), 24, prefix="a")  # until -18:05
+    # From -15:00, 400 m east: another recorded segment of the same file.
+    second = [
+        replace(f, lon=f.lon + 0.004)
+        for f in walk(people.grid_a, now - timedelta(minutes=15), 24, prefix="b")
+    ]
+
+    result = services.track_points_import(inspector=people.inspector_a, segments=[first, second])
+
+    assert result.accepted == 48
+    assert [flag for _id, flag, _b in stored_flags()] == [False] * 24 + [True] + [False] * 23
+    shift = services.shift_report_compute(shift=Shift.objects.get())
+    report = shift.report
+    assert report["online_s"] == 2 * 23 * 5.0
+    assert [(o["cause"], o["seconds"]) for o in report["offline"]] == [("break", 185.0)]
+    step = haversine_m(first[0].lon, first[0].lat, first[1].lon, first[1].lat)
+    assert report["distance_m"] == pytest.approx(2 * 23 * step, rel=0.01)  # never the 400 m
+    assert report["anomaly_counts"]["jump"] == 0
 
 
 # --- coordinates -------------------------------------------------------------------------------

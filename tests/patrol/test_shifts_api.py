@@ -14,7 +14,7 @@ from patrol import services
 from patrol.models import Shift, ShiftEnd, ShiftStatus
 from patrol.services import shift_end, shift_start, track_points_ingest
 from tests.factories import make_people
-from tests.patrol.conftest import walk
+from tests.patrol.conftest import as_body, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +149,134 @@ def test_a_shift_is_ended_by_its_inspector_only(client, people, now):
     assert end(client, people.admin, shift_id).status_code == 403
     assert end(client, people.inspector_b, shift_id).status_code == 404
     assert Shift.objects.get().status == ShiftStatus.OPEN
+
+
+# --- a shift the inspector started: not cut by a gap in the fixes ------------------------------
+
+
+def upload_walk(client, user, grid, at, n, prefix):
+    response = client.post(
+        "/api/v1/patrol/points/",
+        as_body(walk(grid, at, n, prefix=prefix)),
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == n, response.content
+    return response.json()["shifts"]
+
+
+def test_a_started_shift_is_not_cut_by_a_34_minute_gap_which_is_offline_time_in_its_report(
+    client, people, now
+):
+    # 上岗 at 08:30; 30 minutes of walking; 34 minutes indoors without a fix; 26 more minutes.
+    shift_id = start(client, people.inspector_a, started_at="2026-11-24T08:30:00+08:00").json()[
+        "id"
+    ]
+    morning = upload_walk(
+        client, people.inspector_a, people.grid_a, now - timedelta(minutes=90), 361, "m"
+    )
+    assert services.shifts_close_idle() == 0  # 60 minutes after the last fix: still on patrol
+    later = upload_walk(
+        client, people.inspector_a, people.grid_a, now - timedelta(minutes=26), 313, "l"
+    )
+
+    assert morning == later == [shift_id]
+    shift = Shift.objects.get()
+    assert (shift.status, shift.points_count, shift.opened_auto) == (ShiftStatus.OPEN, 674, False)
+    response = end(client, people.inspector_a, shift_id)
+    assert response.status_code == 200
+    report = client.get(f"/api/v1/patrol/shifts/{shift_id}/report/").json()["report"]
+    assert [(o["cause"], o["seconds"]) for o in report["offline"]] == [("gap", 34 * 60.0)]
+    assert report["offline_s"] == 34 * 60.0
+    assert report["online_s"] == (30 + 26) * 60.0
+
+
+def test_the_same_fixes_without_a_started_shift_make_two_shifts(client, people, now):
+    client.force_login(people.inspector_a)
+    morning = upload_walk(
+        client, people.inspector_a, people.grid_a, now - timedelta(minutes=90), 361, "m"
+    )
+    later = upload_walk(
+        client, people.inspector_a, people.grid_a, now - timedelta(minutes=26), 313, "l"
+    )
+
+    assert morning != later
+    first, second = Shift.objects.order_by("started_at")
+    assert (first.end_reason, second.status) == (ShiftEnd.IDLE, ShiftStatus.OPEN)
+
+
+def test_a_started_shift_ends_after_the_long_silence_at_its_last_fix(
+    client, people, now, time_machine, settings
+):
+    shift_id = start(client, people.inspector_a).json()["id"]
+    upload_walk(client, people.inspector_a, people.grid_a, now, 1, "a")
+    last = now
+    time_machine.shift(timedelta(minutes=settings.GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES))
+    assert services.shifts_close_idle() == 0
+    time_machine.shift(timedelta(minutes=1))
+
+    assert services.shifts_close_idle() == 1
+
+    shift = Shift.objects.get(pk=shift_id)
+    assert (shift.status, shift.end_reason, shift.ended_at) == (
+        ShiftStatus.CLOSED,
+        ShiftEnd.IDLE,
+        last,
+    )
+
+
+def test_a_fix_after_the_long_silence_opens_a_shift_of_its_own(
+    client, people, now, time_machine, settings
+):
+    shift_id = start(client, people.inspector_a).json()["id"]
+    upload_walk(client, people.inspector_a, people.grid_a, now, 1, "a")
+    silence = timedelta(minutes=settings.GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES + 1)
+    time_machine.shift(silence)
+
+    [new_id] = upload_walk(client, people.inspector_a, people.grid_a, now + silence, 1, "b")
+
+    started, new = Shift.objects.get(pk=shift_id), Shift.objects.get(pk=new_id)
+    assert (started.status, started.end_reason, started.ended_at) == (
+        ShiftStatus.CLOSED,
+        ShiftEnd.IDLE,
+        now,
+    )
+    assert new.opened_auto and new.status == ShiftStatus.OPEN
+
+
+def test_a_started_shift_ends_when_it_has_lasted_the_longest_shift(
+    client, people, now, time_machine, settings
+):
+    settings.GRIDCITY_PATROL_SHIFT_MAX_HOURS = 1
+    shift_id = start(client, people.inspector_a).json()["id"]
+    time_machine.shift(timedelta(minutes=50))
+    upload_walk(client, people.inspector_a, people.grid_a, now, 601, "a")  # 10:00 to 10:50
+    time_machine.shift(timedelta(minutes=9))
+    assert services.shifts_close_idle() == 0
+    time_machine.shift(timedelta(minutes=1))
+
+    assert services.shifts_close_idle() == 1
+
+    shift = Shift.objects.get(pk=shift_id)
+    assert (shift.status, shift.end_reason) == (ShiftStatus.CLOSED, ShiftEnd.LIMIT)
+    assert shift.ended_at == shift.last_point_at == now + timedelta(minutes=50)
+
+
+def test_fixes_beyond_the_longest_shift_open_another_and_end_the_started_one(
+    client, people, now, time_machine, settings
+):
+    settings.GRIDCITY_PATROL_SHIFT_MAX_HOURS = 1
+    shift_id = start(client, people.inspector_a).json()["id"]
+    time_machine.shift(timedelta(minutes=70))
+
+    # 10:00 to 11:10 in one upload, every 5 s: the last ten minutes are beyond 11:00.
+    shifts = upload_walk(client, people.inspector_a, people.grid_a, now, 841, "a")
+
+    started = Shift.objects.get(pk=shift_id)
+    [other] = Shift.objects.exclude(pk=shift_id)
+    assert sorted(shifts) == sorted([shift_id, other.pk])
+    assert (started.end_reason, started.last_point_at) == (ShiftEnd.LIMIT, now + timedelta(hours=1))
+    assert started.points_count == 721 and other.points_count == 120
+    assert other.opened_auto and other.status == ShiftStatus.OPEN
 
 
 def test_ending_a_shift_computes_its_report_after_commit(
