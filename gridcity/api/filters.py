@@ -5,6 +5,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 from rest_framework_gis.filters import InBBoxFilter
 
 from gridcity.api import fields
@@ -75,6 +76,7 @@ class BBoxFilter(InBBoxFilter):
         return queryset.filter(**{f"{view.bbox_filter_field}__intersects": bbox})
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1})
 class IdFilter(django_filters.NumberFilter):
     """A database id: a whole number from 1 to 2⁶³ − 1, else a 400 naming the parameter.
 

@@ -133,7 +133,9 @@ class ShiftEndApi(PatrolErrorsMixin, APIView):
 
 
 def _nullable(values: np.ndarray) -> list:
-    return [None if v != v else v for v in values.tolist()]  # NaN → null
+    # NaN (no value) → null; so is ±Infinity, which rows stored before uploads were checked
+    # may hold and JSON cannot say (v - v is NaN for both).
+    return [v if v - v == 0 else None for v in values.tolist()]
 
 
 class ShiftPointsApi(APIView):

@@ -285,6 +285,23 @@ def test_a_fix_out_of_range_is_rejected_alone_and_its_batch_is_kept(client, peop
     assert track.status_code == 200
 
 
+def test_a_track_holding_infinity_from_before_is_still_served(client, people, now):
+    """Rows stored before uploads were checked may hold ±Infinity: the track is served with
+    those values as null rather than being a 500 for everyone."""
+    from dataclasses import replace
+
+    from patrol.services import track_points_ingest
+
+    fixes = walk(people.grid_a, now, 2)
+    fixes[1] = replace(fixes[1], heading=float("inf"), altitude=float("-inf"))
+    shift_id = track_points_ingest(inspector=people.inspector_a, fixes=fixes).shifts[0]
+    client.force_login(people.inspector_a)
+    response = client.get(f"/api/v1/patrol/shifts/{shift_id}/points/?points=1")
+    assert response.status_code == 200
+    last = response.json()["features"][-1]["properties"]
+    assert (last["heading"], last["altitude"]) == (None, None)
+
+
 # --- 2. JSON: depth, surrogates, NUL, size ------------------------------------------------
 
 
