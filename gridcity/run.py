@@ -185,15 +185,14 @@ def web_command(python: str, *, host: str, port: int, trusted_proxies: int) -> l
     uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 unless told otherwise, and rewrites the
     client address with it, which django-axes then counts failures against. With no trusted
     proxy (GRIDCITY_TRUSTED_PROXIES=0) it must not: anyone could name a new address per guess.
-    With proxies, the proxy's own address is FORWARDED_ALLOW_IPS (uvicorn's variable; 127.0.0.1
-    by default, a proxy on the same machine).
+    With proxies, uvicorn believes it from the addresses in FORWARDED_ALLOW_IPS (uvicorn's own
+    variable; 127.0.0.1 and ::1 when unset: a proxy on the same machine).
     """
     argv = [python, "-m", "uvicorn", "gridcity.asgi:application", "--host", host]
     argv += ["--port", str(port), "--lifespan", "off", "--log-level", "warning"]
     argv += ["--timeout-graceful-shutdown", str(WEB_GRACE)]
     if trusted_proxies > 0:
-        allowed = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-        argv += ["--proxy-headers", "--forwarded-allow-ips", allowed]
+        argv += ["--proxy-headers"]
     else:
         argv += ["--no-proxy-headers"]
     return argv

@@ -109,8 +109,14 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"spatialite:///{VAR_DIR / 'gridcity.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
-    # Handhelds upload while the worker writes: wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # One writer at a time on SQLite, in order (gridcity.db): WAL, so a reader never waits for
+    # a writer; BEGIN IMMEDIATE, so a transaction queues for the write lock when it starts,
+    # rather than failing at once ("database is locked") when a read-then-write transaction
+    # finds another writer got in first; and a busy timeout, the longest wait in that queue.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("timeout", env.int("GRIDCITY_SQLITE_BUSY_TIMEOUT", default=20))
+    options.setdefault("transaction_mode", "IMMEDIATE")
+    options.setdefault("init_command", "PRAGMA journal_mode=WAL")
     DATABASES["default"]["TEST"] = {"NAME": env.str("GRIDCITY_TEST_DB", default="")}
     if not DATABASES["default"]["TEST"]["NAME"]:
         del DATABASES["default"]["TEST"]
@@ -132,6 +138,8 @@ else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 IS_POSTGIS = DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis"
+# How many times a write that SQLite found locked is run before the API answers 409 (gridcity.db).
+GRIDCITY_DB_LOCKED_ATTEMPTS = env.int("GRIDCITY_DB_LOCKED_ATTEMPTS", default=3)
 
 # gis.W001: GDAL older than 3.9 (Debian 12 ships 3.6) cannot block file and network access from
 # spatial reference strings. No request reaches GDAL with one: the API takes only the crs names

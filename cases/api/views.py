@@ -35,7 +35,7 @@ from cases.models import (
 )
 from cases.notify import notification_mark_read, notifications_mark_all_read
 from cases.selectors import as_list_rows, cases_near, cases_visible_to, cases_waiting_for
-from gridcity import coords
+from gridcity import coords, db
 from gridcity.api.errors import error_body
 from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.api.pagination import CursorPagination
@@ -268,7 +268,14 @@ class CaseActionApi(ServiceErrorsMixin, APIView):
         input_class, call = ACTIONS[self.action_name]
         given = input_class(data=request.data)
         given.is_valid(raise_exception=True)
-        changed = call(case, request.user, given.validated_data)
+        try:
+            changed = db.write_retrying(lambda: call(case, request.user, given.validated_data))
+        except db.DatabaseBusy:
+            # SQLite stayed locked by other writers: nothing was written; say where it stands.
+            current = Case.objects.get(pk=case.pk)
+            raise services.CaseConflict(
+                current, _("The case is being changed by someone else; try again."), code="busy"
+            ) from None
         return Response(_case_detail(request, _case_whole(changed.pk)))
 
 

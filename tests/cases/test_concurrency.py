@@ -1,23 +1,27 @@
-"""People acting on one case at the same moment: the row lock lets exactly one of them through.
+"""People acting on one case at the same moment: exactly one of them gets through, the others
+get 409 with the state the winner left, and nobody gets a 500.
 
-Real threads, each with its own database connection, released together by a barrier, call the
-API as handhelds would. Only PostgreSQL shows what the row locks do (``select_for_update``
-waits for the first writer, then reads the row it committed); SpatiaLite serialises every
-writer on the whole file, so these tests are skipped there.
+On PostgreSQL, real threads, each with its own database connection, released together by a
+barrier, call the API as handhelds would, and the row locks decide (``select_for_update``
+waits for the first writer, then reads the row it committed). SpatiaLite has no row locks: it
+serialises every writer on the whole file, and a writer that cannot get the file in time is an
+error ("database is locked"). That is tried against a real server process on a SpatiaLite file,
+the embedded default ``make run`` serves, with twenty requests at once.
 """
 
 import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from rest_framework.test import APIClient
 
 from cases import services
 from cases.models import Case, CaseTransition, Notification
+from tests import liveserver
 from tests.cases.conftest import centre, report_body
 
-pytestmark = [
+POSTGIS_THREADS = [
     pytest.mark.postgis,
     pytest.mark.skipif(
         connection.vendor != "postgresql",
@@ -26,6 +30,13 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("roomy_db_pool"),
 ]
+
+
+def postgis_threads(test):
+    """The marks of a test that races threads on the suite's own PostgreSQL database."""
+    for mark in reversed(POSTGIS_THREADS):
+        test = mark(test)
+    return test
 
 
 def all_at_once(calls):
@@ -81,6 +92,7 @@ def filed_case(people, taxonomy) -> Case:
     return services.case_file(case=case, by=people.dispatcher)
 
 
+@postgis_threads
 def test_twenty_simultaneous_dispatches_let_exactly_one_through(people, taxonomy):
     case = filed_case(people, taxonomy)
     url = f"/api/v1/cases/{case.number}/dispatch/"
@@ -103,6 +115,7 @@ def test_twenty_simultaneous_dispatches_let_exactly_one_through(people, taxonomy
     assert Notification.objects.filter(case=case, user=people.staff, kind="dispatched").count() == 1
 
 
+@postgis_threads
 def test_two_simultaneous_uploads_of_one_report_make_one_case(people, taxonomy):
     body = report_body(people.grid_a, taxonomy.component, client_uuid=str(uuid.uuid4()))
 
@@ -128,6 +141,7 @@ def verifying_case(people, taxonomy) -> Case:
     return services.case_request_verify(case=case, by=people.dispatcher)
 
 
+@postgis_threads
 def test_a_pass_and_a_fail_at_once_verify_the_case_once(people, taxonomy):
     # Ten cases, each verified passed by its inspector and failed by the supervisor at the
     # same moment: one race of two is over too fast to show a missing lock every time.
@@ -151,3 +165,114 @@ def test_a_pass_and_a_fail_at_once_verify_the_case_once(people, taxonomy):
         assert loser["error"]["code"] == "invalid_state"
         assert loser["error"]["status"] == case.status
         assert CaseTransition.objects.filter(case=case, action="verify").count() == 1
+
+
+# --- The embedded default: SpatiaLite in a file, a real server --------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory):
+    return liveserver.template(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture
+def spatialite_server(seeded_template, tmp_path):
+    var, seeded = liveserver.var_copy(seeded_template, tmp_path / "var")
+    with liveserver.Server(var, log=tmp_path / "server.log") as server:
+        yield server, seeded
+
+
+def all_requests_at_once(server, calls):
+    """Send each (method, path, body, headers) from its own thread, all released together."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        method, path, body, headers = call
+        try:
+            barrier.wait(timeout=30)
+            results[i] = liveserver.request(server, method, path, body=body, headers=headers)
+        except BaseException as exc:
+            barrier.abort()
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+# The server has its own SpatiaLite database whatever the suite runs on: once is enough.
+spatialite_suite_only = pytest.mark.skipif(
+    connection.vendor == "postgresql", reason="runs in the SpatiaLite suite"
+)
+
+
+@spatialite_suite_only
+def test_on_spatialite_twenty_simultaneous_dispatches_are_one_200_and_nineteen_409(
+    spatialite_server,
+):
+    server, seeded = spatialite_server
+    number = seeded["filed_cases"][0]
+    dispatcher = {"Authorization": f"Token {seeded['tokens']['dispatcher']}"}
+    url = f"/api/v1/cases/{number}/dispatch/"
+
+    results = all_requests_at_once(server, [("POST", url, {}, dispatcher)] * 20)
+
+    codes = sorted(code for code, _ in results)
+    assert codes == [200] + [409] * 19, [(c, str(b)[:200]) for c, b in results if c >= 500]
+    for code, body in results:
+        if code == 409:
+            assert body["error"]["code"] == "invalid_state"
+            assert body["error"]["status"] == "dispatched"
+    status, case = liveserver.request(server, "GET", f"/api/v1/cases/{number}/", headers=dispatcher)
+    assert status == 200 and case["status"] == "dispatched"
+    assert [t["action"] for t in case["timeline"]].count("dispatch") == 1
+    assert server.alive()
+
+
+@spatialite_suite_only
+def test_on_spatialite_twenty_dispatches_of_twenty_cases_at_once_all_go_through(
+    spatialite_server,
+):
+    server, seeded = spatialite_server
+    dispatcher = {"Authorization": f"Token {seeded['tokens']['dispatcher']}"}
+    numbers = seeded["filed_cases"][1:21]
+
+    results = all_requests_at_once(
+        server, [("POST", f"/api/v1/cases/{n}/dispatch/", {}, dispatcher) for n in numbers]
+    )
+
+    assert [code for code, _ in results] == [200] * 20, [(c, str(b)[:200]) for c, b in results]
+    assert {body["status"] for _, body in results} == {"dispatched"}
+
+
+@pytest.mark.django_db(transaction=True)  # as a request runs: not inside a test's transaction
+def test_a_transition_that_finds_the_database_locked_throughout_is_409_busy_with_the_state(
+    people, taxonomy, monkeypatch, settings
+):
+    case = filed_case(people, taxonomy)
+    calls = []
+
+    def locked(**kwargs):
+        calls.append(kwargs)
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "case_dispatch", locked)
+    client = APIClient()
+    client.force_login(people.dispatcher)
+
+    response = client.post(f"/api/v1/cases/{case.number}/dispatch/", {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "busy"
+    assert response.json()["error"]["status"] == "filed"
+    assert len(calls) == settings.GRIDCITY_DB_LOCKED_ATTEMPTS  # the whole call, run again
+    assert Case.objects.get(pk=case.pk).status == "filed"
+    assert not CaseTransition.objects.filter(case=case, action="dispatch").exists()

@@ -11,6 +11,7 @@ the web form and the handheld token log-in, the second against a real uvicorn st
 import pytest
 
 from accounts.models import Role
+from tests import liveserver
 from tests.factories import PASSWORD, make_user
 
 TOKEN_URL = "/api/v1/auth/token/"
@@ -102,3 +103,41 @@ def test_a_made_up_forwarded_for_does_not_escape_the_lockout_in_django(client, v
     spoofed = token_log_in(client, "someone-else", "123456", HTTP_X_FORWARDED_FOR="203.0.113.7")
 
     assert spoofed.status_code == 429
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory):
+    return liveserver.template(tmp_path_factory.getbasetemp())
+
+
+def test_a_made_up_forwarded_for_does_not_escape_the_lockout_on_the_real_server(
+    seeded_template, tmp_path, settings
+):
+    var, seeded = liveserver.var_copy(seeded_template, tmp_path / "var")
+    supervisor = seeded["usernames"]["supervisor"]
+
+    def token_log_in(username, password, **headers):
+        body = {"username": username, "password": password, "device_id": "pda-attacker"}
+        return liveserver.request(server, "POST", TOKEN_URL, body=body, headers=headers)
+
+    # GRIDCITY_TRUSTED_PROXIES=0, the default: no proxy stands in front of this server.
+    with liveserver.Server(var, log=tmp_path / "server.log") as server:
+        answers = [token_log_in(supervisor, f"guess {n}")[0] for n in range(20)]
+        assert answers.count(401) == settings.AXES_FAILURE_LIMIT - 1, answers
+        assert set(answers[settings.AXES_FAILURE_LIMIT - 1 :]) == {429}, answers
+
+        # Each guess now claims to come from somewhere else, the way proxies would say it.
+        for n, claimed in enumerate(
+            [
+                {"X-Forwarded-For": "203.0.113.7"},
+                {"X-Forwarded-For": "203.0.113.8, 198.51.100.1"},
+                {"X-Real-IP": "203.0.113.9"},
+                {"Forwarded": "for=203.0.113.10"},
+                {"X-Forwarded-For": "127.0.0.2", "X-Forwarded-Proto": "https"},
+            ]
+        ):
+            status, body = token_log_in(f"someone-{n}", "123456", **claimed)
+            assert status == 429, (claimed, status, body)
+        # Nor does the right password get through until the cool-off ends.
+        status, _ = token_log_in(supervisor, seeded["password"], **{"X-Forwarded-For": "10.1.1.1"})
+        assert status == 429
