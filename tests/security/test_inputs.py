@@ -9,9 +9,11 @@ that a regression kills the child, not the test run.
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -324,6 +326,48 @@ def test_json_nested_100000_deep_is_a_400_on_every_json_endpoint(client, people,
     assert "nested deeper than 64 levels" in error["message"]
     assert Case.objects.count() == Shift.objects.count() == TrackPoint.objects.count() == 0
     assert client.get("/api/v1/locate/", {"lon": "100.01", "lat": "30.01"}).status_code == 200
+
+
+def _json_operations(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(method, path) of every operation of the OpenAPI schema that takes a JSON body, its
+    path parameters filled in from ``values`` by name."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    found = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                found.append((method, re.sub(r"\{(\w+)\}", lambda m: values[m[1]], path)))
+    return found
+
+
+def test_every_json_operation_refuses_deep_json(client, people, taxonomy, now):
+    """Every operation of the schema that reads JSON, on objects that exist, by a person who
+    may act on them (an inspector for their own shift and case, else an administrator)."""
+    from cases.services import case_report
+    from patrol.services import shift_start
+
+    lon, lat = people.grid_a.geom.point_on_surface.coords
+    case = case_report(by=people.inspector_a, item=taxonomy.component, lon=lon, lat=lat).case
+    shift = shift_start(inspector=people.inspector_a, client_uuid=uuid.uuid4())
+    notification = people.admin.notifications.create(kind="dispatched", message="x")
+    values = {"number": case.number, "pk": str(shift.pk), "id": str(notification.pk)}
+    operations = _json_operations(values)
+    assert len(operations) > 20  # the schema was read
+    cases_before, shifts_before = Case.objects.count(), Shift.objects.count()
+    not_refused = []
+    for method, path in operations:
+        answers = []
+        for user in (people.inspector_a, people.admin):
+            client.force_login(user)
+            response = getattr(client, method)(path, DEEP, content_type="application/json")
+            assert response.status_code < 500, (method, path, user)
+            answers.append(response.status_code == 400 and error_of(response)["code"])
+        if "parse_error" not in answers:
+            not_refused.append((method, path, answers))
+    assert not_refused == []
+    assert (Case.objects.count(), Shift.objects.count()) == (cases_before, shifts_before)
 
 
 def test_an_anonymous_deep_token_request_does_not_log_anyone_in(client, people):
