@@ -92,15 +92,35 @@ class PatrolRequirementAdmin(admin.ModelAdmin):
 
 @admin.register(Tracker)
 class TrackerAdmin(admin.ModelAdmin):
-    """Register a Traccar Client (OsmAnd) or OwnTracks app for an inspector, or revoke it."""
+    """Register a Traccar Client (OsmAnd) or OwnTracks app for an inspector, or revoke it.
+    The list shows when each app was last heard from (a fix or a heartbeat) and its battery:
+    a phone that stands still still calls in; a silent one is off, dead or out of reach."""
 
-    list_display = ["identifier", "kind", "inspector", "name", "created_at", "revoked_at"]
+    list_display = [
+        "identifier",
+        "kind",
+        "inspector",
+        "name",
+        "last_contact_at",
+        "last_battery",
+        "created_at",
+        "revoked_at",
+    ]
     list_filter = ["kind", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["inspector"]
     search_fields = ["identifier", "name", "inspector__username"]
     raw_id_fields = ["inspector"]
-    fields = ["kind", "identifier", "inspector", "name", "created_at", "revoked_at"]
-    readonly_fields = ["created_at", "revoked_at"]
+    fields = [
+        "kind",
+        "identifier",
+        "inspector",
+        "name",
+        "last_contact_at",
+        "last_battery",
+        "created_at",
+        "revoked_at",
+    ]
+    readonly_fields = ["last_contact_at", "last_battery", "created_at", "revoked_at"]
     actions = ["revoke"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

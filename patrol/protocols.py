@@ -2,8 +2,11 @@
 
 In: the OsmAnd protocol as Traccar Client sends it (query/form parameters or its JSON body),
 OwnTracks over HTTP, and GPX files. Each is read into ``patrol.fixes.Fix`` rows, in WGS-84 and
-SI units (m/s, metres, percent), or refused whole with a ``FixFormatError`` naming the part
-that is wrong. Out: GPX 1.1 and a GeoJSON track of stored points.
+SI units (m/s, metres, whole percent), or refused whole with a ``FixFormatError`` naming the
+part that is wrong. Every number is finite (no NaN, no infinity, in JSON, a query or a GPX
+file alike), every latitude and longitude in range; JSON is read by ``gridcity.jsonsafe`` and a
+GPX file is screened for depth and size before gpxpy builds it. Out: GPX 1.1 and a GeoJSON
+track of stored points.
 
 Pure functions: bytes, strings and mappings in, values out. No database, no request objects;
 the views pass ``request.GET``, ``request.body`` and ``request.content_type`` (or the headers)
@@ -13,18 +16,21 @@ against ``Tracker``, filters and stores.
 
 from __future__ import annotations
 
-import json
 import math
 import re
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from urllib.parse import parse_qsl
+from xml.parsers import expat
 
 import gpxpy
 import gpxpy.gpx
 
+from gridcity import jsonsafe
 from patrol.fixes import Fix, FixFormatError
 
 # International knot, exactly 1852 m an hour: Traccar Client's query form sends speed in knots
@@ -40,11 +46,21 @@ IDENTIFIER_MAX = 128  # Tracker.identifier
 CLIENT_ID_MAX = 64  # TrackPoint.client_id
 
 GPX_MAX_POINTS = 200_000
+# A GPX document is gpx > trk > trkseg > trkpt > extensions > an extension's element > its
+# fields: seven levels (Garmin's TrackPointExtension ``gpxtpx:hr``). gpxpy copies extension
+# trees recursively, in C: 200,000 nested elements in one <extensions> overflow the process's
+# stack (a segfault, no exception), so nesting is bounded before gpxpy sees the file.
+GPX_MAX_DEPTH = 32
+# Elements of any kind. gpxpy holds each as an object (about 200 bytes; 1,000,000 of them
+# take about 200 MB and 2 s). A real track within GRIDCITY_PATROL_MAX_GPX_BYTES (10 MiB) has
+# at most about 300,000: a point with its time, elevation and a Garmin extension is 7 elements
+# in some 260 bytes.
+GPX_MAX_ELEMENTS = 1_000_000
 GPX11_NS = "http://www.topografix.com/GPX/1/1"
 # Garmin's TrackPointExtension v2 is the common carrier of speed (m/s) and course (°) in GPX 1.1,
 # which dropped GPX 1.0's <speed> and <course>.
 GPXTPX_NS = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2"
-_GPX_ROOT = re.compile(r"<(?:[\w.-]+:)?gpx[\s>/]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -70,6 +86,17 @@ def _optional(value: Any, field: str) -> float | None:
     if value is None or value == "":
         return None
     return _number(value, field)
+
+
+def _percent(value: Any, field: str) -> int | None:
+    """A battery level as the whole percent it is stored as: iOS's ``batteryLevel * 100`` reads
+    56.99999999999999 for 57 %. Rounded half up; outside 0..100 (iOS's -1, a broken 255) is
+    unknown."""
+    number = _optional(value, field)
+    if number is None:
+        return None
+    whole = math.floor(number + 0.5)
+    return whole if 0 <= whole <= 100 else None
 
 
 def _non_negative(value: Any, field: str) -> float | None:
@@ -105,11 +132,11 @@ def _iso_seconds(text: str, field: str) -> float:
     offset is taken as UTC, since the device's zone is unknown (Traccar would use the server's)."""
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise FixFormatError(field, f"not a time: {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (ValueError, OverflowError):
+        raise FixFormatError(field, f"not a time: {text[:40]!r}") from None
 
 
 def _epoch_or_iso(value: Any, field: str) -> float:
@@ -135,6 +162,9 @@ def _identifier(value: Any, field: str) -> str:
     value = value.strip()
     if len(value) > IDENTIFIER_MAX:
         raise FixFormatError(field, f"longer than {IDENTIFIER_MAX} characters")
+    if _CONTROL.search(value):
+        # A NUL cannot even be looked up in PostgreSQL; no app puts a control character here.
+        raise FixFormatError(field, "holds a control character")
     return value
 
 
@@ -146,88 +176,116 @@ def _true(value: str) -> bool:
 # -- OsmAnd / Traccar Client -------------------------------------------------------------------
 
 
+class Reading(NamedTuple):
+    """What one request of a positioning app says: whose it is, its fixes (none for a
+    heartbeat), and the battery level it reports, a whole percent, with or without a fix."""
+
+    identifier: str
+    fixes: list[Fix]
+    battery: int | None = None
+
+
 def osmand_parse(
     params: Mapping[str, str] | None = None,
     body: bytes | None = None,
     content_type: str = "",
-) -> tuple[str, list[Fix]]:
-    """Read one OsmAnd-protocol request as the Traccar server does: the device identifier and
-    its fixes.
+    *,
+    received: float | None = None,
+) -> Reading:
+    """Read one OsmAnd-protocol request as the Traccar server does: the device identifier,
+    its fixes and its battery level.
 
     Follows ``org.traccar.protocol.OsmAndProtocolDecoder`` (Traccar 6.7+): a body whose content
-    type is ``application/json`` is the JSON that Traccar Client 9+ sends; otherwise the query
-    parameters are read, or the form-encoded body when the query is empty (Traccar Client 8 and
-    older POST the parameters, OsmAnd's own tracker uses GET).
+    type is ``application/json`` is JSON; otherwise the query parameters are read, or the
+    form-encoded body when the query is empty (Traccar Client 8 and older, and the current
+    client's SDK, POST the parameters; OsmAnd's own tracker uses GET).
 
     Query or form parameters: ``id`` (or ``deviceid``), ``lat`` and ``lon`` (or
     ``location=lat,lon``), ``timestamp`` (epoch seconds, epoch milliseconds — a number from
     2^31 up — or ISO 8601), ``speed`` in knots, ``bearing`` or ``heading`` (°), ``altitude``
     (m), ``accuracy`` (m), ``batt`` (%), ``mock`` and ``valid`` (``true``/``1``). A fix the
-    device marks ``valid=false`` is not returned. ``hdop`` and the rest are ignored: a dilution
-    of precision is not metres and ``Fix`` has no place for it.
+    device marks ``valid=false`` is not returned. ``hdop``, ``charge``, ``cell``, ``wifi`` and
+    the rest are ignored: a dilution of precision is not metres, and a position is not guessed
+    from cell towers.
 
-    JSON (``{"device_id", "location": {"timestamp", "coords": {...}, "battery": {...}}}``):
-    ``coords.speed`` is m/s, ``battery.level`` 0..1, and -1 means unknown for speed, heading and
-    battery. ``location`` may also be a list (the background-geolocation SDK's batch sync);
-    a location without ``coords`` carries no position and gives no fix, as in Traccar.
+    A request without ``lat``, ``lon`` and ``location`` is a heartbeat: no fix, but its battery
+    is read. Traccar Client sends one when it stands still (``id``, ``timestamp``, ``batt``,
+    ``charge``) and retries the oldest unanswered request for ever, so it must be answered;
+    a request with only cell or Wi-Fi data is read the same way. A fix without ``timestamp``
+    gets ``received`` (the server's clock, now if not given), as Traccar does, and is marked
+    ``time_from_server``: a replay of such a request cannot be told from a new fix.
 
-    Unlike Traccar, a missing ``timestamp`` is refused rather than replaced by the server's
-    clock: the fix's time is its key, and a replayed request must not store it twice.
+    JSON, either the transistorsoft background-geolocation shape of Traccar Client 9
+    (``{"device_id", "location": {"timestamp", "coords": {...}, "battery": {...}}}``, where
+    ``coords.speed`` is m/s, ``battery.level`` 0..1 and -1 means unknown; ``location`` may be
+    a list, and a location without ``coords`` gives no fix), or a list of objects holding the
+    query parameters (the Traccar Client SDK's ``uploadJson``).
     """
+    now = time.time() if received is None else received
     mime = content_type.split(";", 1)[0].strip().lower()
     raw = body or b""
-    if mime == "application/json" or (not params and raw.lstrip()[:1] == b"{"):
-        return _osmand_json(raw)
+    if mime == "application/json" or (not params and raw.lstrip()[:1] in (b"{", b"[")):
+        return _osmand_json(raw, now)
     if not params:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise FixFormatError("body", "form parameters are not UTF-8") from None
         params = dict(parse_qsl(text))  # the last of repeated parameters wins, as in QueryDict
-    return _osmand_query(params)
+    return _osmand_query(params, now)
 
 
-def _osmand_query(params: Mapping[str, str]) -> tuple[str, list[Fix]]:
+def _osmand_query(params: Mapping[str, str], now: float, prefix: str = "") -> Reading:
     def get(name: str) -> str:
         # Traccar skips empty values (``speed=`` is no speed).
         value = params.get(name)
         return value.strip() if isinstance(value, str) else ""
 
-    key = "deviceid" if get("deviceid") and not get("id") else "id"
-    identifier = _identifier(get(key), key)
+    def field(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
 
+    key = "deviceid" if get("deviceid") and not get("id") else "id"
+    identifier = _identifier(get(key), field(key))
+    battery = _percent(get("batt"), field("batt"))
+    timestamp = get("timestamp")
+    t = _epoch_or_iso(timestamp, field("timestamp")) if timestamp else now
+
+    if not (get("lat") or get("lon") or get("location")):
+        return Reading(identifier, [], battery)  # a heartbeat, or cell and Wi-Fi data only
     if get("lat") or get("lon") or not get("location"):
-        lat, lon = _lat(get("lat"), "lat"), _lon(get("lon"), "lon")
+        lat, lon = _lat(get("lat"), field("lat")), _lon(get("lon"), field("lon"))
     else:
         parts = get("location").split(",")
         if len(parts) != 2:
-            raise FixFormatError("location", "expected lat,lon")
-        lat, lon = _lat(parts[0], "location"), _lon(parts[1], "location")
+            raise FixFormatError(field("location"), "expected lat,lon")
+        lat, lon = _lat(parts[0], field("location")), _lon(parts[1], field("location"))
 
-    timestamp = _epoch_or_iso(get("timestamp"), "timestamp")
     heading_key = "bearing" if get("bearing") else "heading"
-    speed = _non_negative(get("speed"), "speed")
+    speed = _non_negative(get("speed"), field("speed"))
     fix = Fix(
-        t=timestamp,
+        t=t,
         lon=lon,
         lat=lat,
-        accuracy=_accuracy(get("accuracy"), "accuracy"),
+        accuracy=_accuracy(get("accuracy"), field("accuracy")),
         speed=None if speed is None else speed * KNOT,
-        heading=_non_negative(get(heading_key), heading_key),
-        altitude=_optional(get("altitude"), "altitude"),
-        battery=_non_negative(get("batt"), "batt"),
+        heading=_non_negative(get(heading_key), field(heading_key)),
+        altitude=_optional(get("altitude"), field("altitude")),
+        battery=battery,
         mock=_true(get("mock")),
+        time_from_server=not timestamp,
     )
     if get("valid") and not _true(get("valid")):
-        return identifier, []
-    return identifier, [fix]
+        return Reading(identifier, [], battery)
+    return Reading(identifier, [fix], battery)
 
 
-def _osmand_json(body: bytes) -> tuple[str, list[Fix]]:
+def _osmand_json(body: bytes, now: float) -> Reading:
     try:
-        root = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        root = jsonsafe.loads(body)
+    except jsonsafe.JSONRejected as error:
         raise FixFormatError("body", f"not JSON: {error}") from None
+    if isinstance(root, list):
+        return _osmand_json_flat(root, now)
     if not isinstance(root, dict):
         raise FixFormatError("body", "expected a JSON object")
     identifier = _identifier(root.get("device_id"), "device_id")
@@ -239,24 +297,22 @@ def _osmand_json(body: bytes) -> tuple[str, list[Fix]]:
     else:
         raise FixFormatError("location", "required: an object, or a list of them")
 
-    fixes = []
+    fixes, battery, battery_t = [], None, -math.inf
     for prefix, location in items:
         if not isinstance(location, dict):
             raise FixFormatError(prefix, "expected an object")
-        fix = _osmand_json_fix(location, prefix)
+        t, fix, level = _osmand_json_location(location, prefix, now)
         if fix is not None:
             fixes.append(fix)
-    return identifier, fixes
+        if level is not None and t >= battery_t:
+            battery, battery_t = level, t
+    return Reading(identifier, fixes, battery)
 
 
-def _osmand_json_fix(location: dict, prefix: str) -> Fix | None:
-    t = _epoch_or_iso(location.get("timestamp"), f"{prefix}.timestamp")
-    coords = location.get("coords")
-    if coords is None:
-        return None
-    if not isinstance(coords, dict):
-        raise FixFormatError(f"{prefix}.coords", "expected an object")
-    c = f"{prefix}.coords"
+def _osmand_json_location(location: dict, prefix: str, now: float):
+    """The location's time, its fix (None without ``coords``) and its battery level."""
+    stamp = location.get("timestamp")
+    t = now if stamp is None or stamp == "" else _epoch_or_iso(stamp, f"{prefix}.timestamp")
 
     battery = None
     if (charge := location.get("battery")) is not None:
@@ -265,7 +321,14 @@ def _osmand_json_fix(location: dict, prefix: str) -> Fix | None:
         level = _non_negative(charge.get("level"), f"{prefix}.battery.level")
         if level is not None and level > 1:
             raise FixFormatError(f"{prefix}.battery.level", "expected a fraction from 0 to 1")
-        battery = None if level is None else level * 100
+        battery = None if level is None else _percent(level * 100, f"{prefix}.battery.level")
+
+    coords = location.get("coords")
+    if coords is None:
+        return t, None, battery
+    if not isinstance(coords, dict):
+        raise FixFormatError(f"{prefix}.coords", "expected an object")
+    c = f"{prefix}.coords"
 
     mock = location.get("mock", False)
     if not isinstance(mock, bool):
@@ -278,7 +341,7 @@ def _osmand_json_fix(location: dict, prefix: str) -> Fix | None:
         raise FixFormatError(f"{c}.latitude", "required")
     if "longitude" not in coords:
         raise FixFormatError(f"{c}.longitude", "required")
-    return Fix(
+    fix = Fix(
         t=t,
         lon=_lon(coords["longitude"], f"{c}.longitude"),
         lat=_lat(coords["latitude"], f"{c}.latitude"),
@@ -289,30 +352,68 @@ def _osmand_json_fix(location: dict, prefix: str) -> Fix | None:
         battery=battery,
         mock=mock,
         client_id=client_id,
+        time_from_server=stamp is None or stamp == "",
     )
+    return t, fix, battery
+
+
+def _osmand_json_flat(items: list, now: float) -> Reading:
+    """The Traccar Client SDK's JSON upload: a list of objects with the query's parameters
+    (``id``, ``lat``, ``lon``, ``timestamp`` in seconds, ``speed`` in knots, ``batt``…)."""
+    if not items:
+        raise FixFormatError("body", "an empty list names no device")
+    identifier, fixes, battery = None, [], None
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise FixFormatError(f"[{i}]", "expected an object")
+        params = {}
+        for name, value in item.items():
+            if isinstance(value, bool):
+                params[name] = "true" if value else "false"
+            elif isinstance(value, int | float | str):
+                params[name] = str(value)
+            elif value is not None:
+                raise FixFormatError(f"[{i}].{name}", "expected a number or a string")
+        reading = _osmand_query(params, now, prefix=f"[{i}]")
+        if identifier is None:
+            identifier = reading.identifier
+        elif reading.identifier != identifier:
+            raise FixFormatError(f"[{i}].id", "another device than the first item's")
+        fixes += reading.fixes
+        battery = reading.battery if reading.battery is not None else battery
+    return Reading(identifier, fixes, battery)
 
 
 # -- OwnTracks ---------------------------------------------------------------------------------
 
 
-def owntracks_parse(body: bytes, *, user: str = "", device: str = "") -> tuple[str, list[Fix]]:
-    """Read one OwnTracks HTTP POST: the identifier ``user/device`` and the fixes of its
-    ``_type: "location"`` messages (https://owntracks.org/booklet/tech/json/).
+def owntracks_parse(
+    body: bytes, *, user: str = "", device: str = "", query: Mapping[str, str] | None = None
+) -> Reading:
+    """Read one OwnTracks HTTP POST: the identifier ``user/device``, the fixes of its
+    ``_type: "location"`` messages (https://owntracks.org/booklet/tech/json/) and the battery
+    level of the newest of them.
 
     ``body`` is one message or a list of them. ``lat``, ``lon`` (°) and ``tst`` (epoch seconds)
     are required; ``acc`` (m), ``alt`` (m), ``cog`` (°), ``vel`` (km/h, given here in m/s) and
     ``batt`` (%) are optional — the apps leave out ``acc``, ``alt``, ``cog`` and ``vel`` when
     they are zero. Other message types (``transition``, ``waypoint``, ``lwt``, ``card``,
     ``status``…) give no fix and are no error; ``encrypted`` is refused, since the payload
-    cannot be read and would otherwise be lost without a word.
+    cannot be read and would otherwise be lost without a word. An empty body is no error either:
+    the apps POST a zero-length payload when a friend is deleted, and the booklet (tech/http)
+    says to ignore it.
 
     The identifier comes from ``user`` and ``device`` — the ``X-Limit-U`` and ``X-Limit-D``
-    headers the apps send in HTTP mode — or else from the messages' ``topic``
-    (``owntracks/user/device``). It is "" when nothing in the request is a location.
+    headers the apps send in HTTP mode — or else from the ``u`` and ``d`` parameters of the
+    ``query``, which the Recorder's ``/pub?u=user&d=device`` URL carries, or else from the
+    messages' ``topic`` (``owntracks/user/device``). It is "" when nothing in the request is a
+    location.
     """
+    if not body or not body.strip():
+        return Reading("", [])
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        payload = jsonsafe.loads(body)
+    except jsonsafe.JSONRejected as error:
         raise FixFormatError("body", f"not JSON: {error}") from None
     if isinstance(payload, dict):
         messages = [("", payload)]
@@ -335,8 +436,12 @@ def owntracks_parse(body: bytes, *, user: str = "", device: str = "") -> tuple[s
         if isinstance(topic := message.get("topic"), str) and topic.strip():
             topics.add(_owntracks_topic_identifier(topic, f"{prefix}.topic".lstrip(".")))
 
+    query = query or {}
+    u, d = (query.get(name) for name in ("u", "d"))
     if user.strip() and device.strip():
         identifier = _identifier(f"{user.strip()}/{device.strip()}", "X-Limit-U/X-Limit-D")
+    elif isinstance(u, str) and isinstance(d, str) and u.strip() and d.strip():
+        identifier = _identifier(f"{u.strip()}/{d.strip()}", "u/d")
     elif len(topics) == 1:
         identifier = topics.pop()
     elif topics:
@@ -345,7 +450,8 @@ def owntracks_parse(body: bytes, *, user: str = "", device: str = "") -> tuple[s
         raise FixFormatError("topic", "no X-Limit-U and X-Limit-D headers and no topic")
     else:
         identifier = ""
-    return identifier, fixes
+    newest = max((f for f in fixes if f.battery is not None), key=lambda f: f.t, default=None)
+    return Reading(identifier, fixes, None if newest is None else newest.battery)
 
 
 def _owntracks_topic_identifier(topic: str, field: str) -> str:
@@ -372,7 +478,7 @@ def _owntracks_fix(message: dict, prefix: str) -> Fix:
         speed=None if velocity is None else velocity * KMH,
         heading=_non_negative(message.get("cog"), field("cog")),
         altitude=_optional(message.get("alt"), field("alt")),
-        battery=_non_negative(message.get("batt"), field("batt")),
+        battery=_percent(message.get("batt"), field("batt")),
     )
 
 
@@ -393,29 +499,29 @@ def gpx_read(data: bytes | str | IO, *, max_points: int = GPX_MAX_POINTS) -> lis
 
     Routes and waypoints are ignored, and so are segments without points (the lists do not
     line up with the file's segments one to one; error fields use the file's own indices).
+    The first fix of every list but the first is marked ``segment_start``: a new ``<trk>`` or
+    ``<trkseg>`` is a break in the recording, not a straight line from the last point.
     Every track point needs a time — a time without a zone is UTC, as GPX prescribes — or the
     whole file is refused naming the point (``trk[1].trkseg[0].trkpt[0].time``): Garmin's
     saved tracks drop times, and a patrol without times cannot be placed in a shift.
     ``ele`` becomes the altitude; speed (m/s) and course (°) are read from GPX 1.0's
     ``<speed>``/``<course>`` or from a simple extension such as Garmin's
-    TrackPointExtension v2 ``<gpxtpx:speed>``/``<gpxtpx:course>``, and unreadable extension
-    values are ignored. A file of more than ``max_points`` track points is refused.
+    TrackPointExtension v2 ``<gpxtpx:speed>``/``<gpxtpx:course>``; extension values that are
+    no number are ignored. A number that is not finite (``inf``, ``1e999``, ``nan``) in any of
+    these, or a latitude or longitude out of range, refuses the file naming the point
+    (``trk[0].trkseg[0].trkpt[3].ele``).
+
+    Before gpxpy sees the file, one streaming pass (expat, no tree) refuses it as ``file`` if
+    it is not well-formed XML or not GPX, declares entities, nests elements deeper than
+    ``GPX_MAX_DEPTH`` or holds more than ``GPX_MAX_ELEMENTS`` elements or more than
+    ``max_points`` track points.
     """
     text = _gpx_text(data)
-    if "<!ENTITY" in text:
-        # GPX needs none, and entity expansion is how small files become large documents.
-        raise FixFormatError("file", "XML entity declarations are not accepted")
-    if not _GPX_ROOT.search(text):
-        raise FixFormatError("file", "not a GPX document")
-    # A cheap count before parsing: gpxpy holds every point as an object.
-    if text.count("<trkpt") > max_points:
-        raise FixFormatError("file", f"more than {max_points} track points")
+    _gpx_screen(text, max_points=max_points)
     try:
         gpx = gpxpy.parse(text)
     except gpxpy.gpx.GPXException as error:
         raise FixFormatError("file", str(error)) from None
-    if sum(len(s.points) for trk in gpx.tracks for s in trk.segments) > max_points:
-        raise FixFormatError("file", f"more than {max_points} track points")
 
     segments = []
     for i, trk in enumerate(gpx.tracks):
@@ -425,8 +531,62 @@ def gpx_read(data: bytes | str | IO, *, max_points: int = GPX_MAX_POINTS) -> lis
                 for k, point in enumerate(segment.points)
             ]
             if fixes:
+                if segments:
+                    fixes[0] = replace(fixes[0], segment_start=True)
                 segments.append(fixes)
     return segments
+
+
+class _GpxRefused(Exception):
+    """Raised from inside expat's callbacks to stop the pass at once."""
+
+
+def _gpx_screen(text: str, *, max_points: int) -> None:
+    """Refuse, as ``file``, what gpxpy must not be given (see ``gpx_read``).
+
+    expat calls back once per element and keeps nothing; exceptions raised in a callback stop
+    the parse where it is, so a file nested 200,000 deep is refused at its 33rd level.
+    """
+    parser = expat.ParserCreate()
+    depth = elements = points = 0
+
+    def start(name: str, attributes: dict) -> None:
+        nonlocal depth, elements, points
+        depth += 1
+        elements += 1
+        local = name.rsplit(":", 1)[-1]
+        if elements == 1 and local != "gpx":
+            raise _GpxRefused("not a GPX document")
+        if depth > GPX_MAX_DEPTH:
+            raise _GpxRefused(f"elements nested deeper than {GPX_MAX_DEPTH} levels")
+        if elements > GPX_MAX_ELEMENTS:
+            raise _GpxRefused(f"more than {GPX_MAX_ELEMENTS:,} elements")
+        if local == "trkpt":
+            points += 1
+            if points > max_points:
+                raise _GpxRefused(f"more than {max_points:,} track points")
+
+    def end(name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    def entity(*args) -> None:
+        # GPX needs none, and entity expansion is how small files become large documents.
+        raise _GpxRefused("XML entity declarations are not accepted")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.EntityDeclHandler = entity
+    try:
+        parser.Parse(text, True)
+    except _GpxRefused as refusal:
+        raise FixFormatError("file", str(refusal)) from None
+    except expat.ExpatError as error:
+        where = f"line {error.lineno}, column {error.offset + 1}"
+        reason = expat.ErrorString(error.code)
+        raise FixFormatError("file", f"not well-formed XML: {reason} ({where})") from None
+    if not elements:
+        raise FixFormatError("file", "not a GPX document")
 
 
 def _gpx_text(data: bytes | str | IO) -> str:
@@ -451,23 +611,35 @@ def _gpx_text(data: bytes | str | IO) -> str:
 
 
 def _gpx_fix(point: gpxpy.gpx.GPXTrackPoint, prefix: str) -> Fix:
+    lat = _lat(point.latitude, f"{prefix}.lat")
+    lon = _lon(point.longitude, f"{prefix}.lon")
     if point.time is None:
         raise FixFormatError(f"{prefix}.time", "missing or unreadable; every point needs a time")
     moment = point.time if point.time.tzinfo else point.time.replace(tzinfo=UTC)
-    extra = _gpx_extension_values(point)
-    speed = point.speed if point.speed is not None else extra.get("speed")
-    course = point.course if point.course is not None else extra.get("course")
+    try:
+        t = moment.timestamp()
+    except (OverflowError, ValueError):
+        raise FixFormatError(f"{prefix}.time", "out of range") from None
+    altitude = _optional(point.elevation, f"{prefix}.ele")
+    speed = _optional(point.speed, f"{prefix}.speed")
+    course = _optional(point.course, f"{prefix}.course")
+    extra = _gpx_extension_values(point, f"{prefix}.extensions")
+    speed = extra.get("speed") if speed is None else speed
+    course = extra.get("course") if course is None else course
     return Fix(
-        t=moment.timestamp(),
-        lon=_lon(point.longitude, f"{prefix}.lon"),
-        lat=_lat(point.latitude, f"{prefix}.lat"),
+        t=t,
+        lon=lon,
+        lat=lat,
         speed=None if speed is None or speed < 0 else speed,
         heading=None if course is None or course < 0 else course,
-        altitude=point.elevation,
+        altitude=altitude,
     )
 
 
-def _gpx_extension_values(point: gpxpy.gpx.GPXTrackPoint) -> dict[str, float]:
+def _gpx_extension_values(point: gpxpy.gpx.GPXTrackPoint, prefix: str) -> dict[str, float]:
+    """The first ``speed`` and ``course`` found in the point's extensions: a value that is no
+    number is skipped (an extension GridCity does not know may use the name otherwise); one
+    that is a number but not finite refuses the file."""
     values: dict[str, float] = {}
     for extension in point.extensions:
         for element in extension.iter():
@@ -477,8 +649,9 @@ def _gpx_extension_values(point: gpxpy.gpx.GPXTrackPoint) -> dict[str, float]:
                     number = float(element.text)
                 except ValueError:
                     continue
-                if math.isfinite(number):
-                    values[name] = number
+                if not math.isfinite(number):
+                    raise FixFormatError(f"{prefix}.{name}", "not a finite number")
+                values[name] = number
     return values
 
 

@@ -207,6 +207,48 @@ def test_a_malformed_file_is_refused_naming_where_and_stores_nothing(people, tmp
         run(path, "--inspector", "inspector-a")
 
 
+def nested(text: str, levels: int) -> str:
+    """The GPX with ``levels`` elements nested in its first point's <extensions>."""
+    deep = "<extensions>" + "<x>" * levels + "</x>" * levels + "</extensions>"
+    return text.replace("<ele>5.0</ele>", "<ele>5.0</ele>" + deep, 1)
+
+
+def point_changed(text: str, n: int, ele: str) -> str:
+    """The GPX with the ``n``-th point's (from 0) ``<ele>5.0</ele>`` replaced by ``ele``."""
+    parts, ele_5 = text.split("<ele>5.0</ele>"), "<ele>5.0</ele>"
+    return ele_5.join(parts[: n + 1]) + ele + ele_5.join(parts[n + 1 :])
+
+
+def test_a_file_nested_deeper_than_the_limit_is_a_clear_error_and_stores_nothing(
+    people, tmp_path, track
+):
+    # 40 levels, harmless to gpxpy itself; 200,000 levels (which crash it) are sent to a
+    # process of their own in tests/security/test_protocols.py.
+    path = tmp_path / "deep.gpx"
+    path.write_text(nested(gpx_text([rows(track)]), 40))
+
+    with pytest.raises(CommandError, match=r"deep\.gpx: not imported: file: .*deeper than 32"):
+        run(path, "--inspector", "inspector-a")
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_file_with_an_infinite_elevation_is_refused_naming_the_point(people, tmp_path, track):
+    path = tmp_path / "inf.gpx"
+    text = gpx_text([rows(track[:3]), rows(track[3:6])])
+    path.write_text(point_changed(text, 4, "<ele>1e999</ele>"))  # trkseg[1]'s second
+
+    with pytest.raises(CommandError, match=r"trk\[0\]\.trkseg\[1\]\.trkpt\[1\]\.ele: not a finite"):
+        run(path, "--inspector", "inspector-a")
+    assert not TrackPoint.objects.exists()
+
+
+def test_each_segment_after_the_first_is_stored_starting_with_a_break(people, gpx_file, track):
+    run(gpx_file, "--inspector", "inspector-a")
+
+    starts = TrackPoint.objects.filter(segment_start=True).values_list("t", flat=True)
+    assert [t.timestamp() for t in starts] == [track[60].t]
+
+
 # --- the upload API ---------------------------------------------------------------------------
 
 
@@ -273,6 +315,44 @@ def test_an_upload_without_a_file_or_with_an_unknown_crs_is_a_400(client, people
     response = upload_gpx(client, people.inspector_a, gpx_text([rows(track)]), crs="utm")
 
     assert list(response.json()["error"]["fields"]) == ["crs"]
+    assert not TrackPoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ("<ele>inf</ele>", "trk[0].trkseg[0].trkpt[2].ele"),
+        ("<ele>1e999</ele>", "trk[0].trkseg[0].trkpt[2].ele"),
+        ("<ele>nan</ele>", "trk[0].trkseg[0].trkpt[2].ele"),
+        (
+            "<ele>5.0</ele><extensions><gpxtpx:TrackPointExtension><gpxtpx:speed>-inf"
+            "</gpxtpx:speed></gpxtpx:TrackPointExtension></extensions>",
+            "trk[0].trkseg[0].trkpt[2].extensions.speed",
+        ),
+    ],
+)
+def test_an_upload_with_a_number_that_is_not_finite_is_a_400_naming_the_point(
+    client, people, track, value, field
+):
+    text = gpx_text([rows(track[:5])]).replace(
+        "xmlns=", 'xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v2" xmlns=', 1
+    )
+    text = point_changed(text, 2, value)
+
+    response = upload_gpx(client, people.inspector_a, text)
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [field]
+    assert not TrackPoint.objects.exists()
+
+
+def test_an_upload_nested_deeper_than_the_limit_is_a_400_naming_the_file(client, people, track):
+    response = upload_gpx(client, people.inspector_a, nested(gpx_text([rows(track)]), 40))
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["file"]
+    assert "nested deeper than 32 levels" in error["message"]
     assert not TrackPoint.objects.exists()
 
 

@@ -188,7 +188,15 @@ def test_a_form_post_needs_no_csrf_token(people, now, osmand):
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"lat": None}, "lat"), ({"lon": "east"}, "lon"), ({"timestamp": None}, "timestamp")],
+    [
+        ({"lat": None}, "lat"),
+        ({"lon": "east"}, "lon"),
+        ({"timestamp": "yesterday"}, "timestamp"),
+        ({"lat": "NaN"}, "lat"),
+        ({"altitude": "1e999"}, "altitude"),
+        ({"speed": "Infinity"}, "speed"),
+        ({"batt": "nan"}, "batt"),
+    ],
 )
 def test_a_request_that_cannot_be_read_is_a_400_naming_the_parameter(
     client, people, now, osmand, change, field
@@ -200,6 +208,16 @@ def test_a_request_that_cannot_be_read_is_a_400_naming_the_parameter(
     assert error["code"] == "invalid"
     assert list(error["fields"]) == [field]
     assert error["message"].startswith(f"{field}: ")
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_control_character_in_the_identifier_is_a_400_naming_it(client, people, now, osmand):
+    body = urlencode(traccar_params(people, now, id=f"{OSMAND_ID}\x00"))
+
+    response = client.post("/osmand/", body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["id"]
     assert not TrackPoint.objects.exists()
 
 
@@ -217,6 +235,144 @@ def test_a_fix_the_device_marks_invalid_is_answered_and_not_stored(client, peopl
 
     assert response.status_code == 200
     assert response.json() == {"accepted": 0, "duplicate": 0, "rejected": {}}
+    assert not TrackPoint.objects.exists()
+
+
+def test_a_fix_records_the_trackers_last_contact_and_battery(client, people, now, osmand):
+    response = send(client, "form", people, now)
+
+    assert response.status_code == 200
+    osmand.refresh_from_db()
+    assert (osmand.last_contact_at, osmand.last_battery) == (now, 77)
+
+
+def test_a_battery_level_with_a_float_tail_is_stored_as_whole_percent(client, people, now, osmand):
+    # Traccar Client for iOS sends UIDevice.batteryLevel * 100 (a Float): 0.57 → 56.999996…
+    response = send(client, "query", people, now, batt="56.99999999999999")
+
+    assert response.json()["accepted"] == 1
+    assert TrackPoint.objects.get().battery == 57
+    osmand.refresh_from_db()
+    assert osmand.last_battery == 57
+
+
+def heartbeat(now, **changes) -> str:
+    """Traccar Client's stationary heartbeat, as its SDK posts it: a position with only a
+    time, filled in by the battery processor (traccar/traccar-client-sdk HttpUploader.kt,
+    TrackerEngine.kt, AndroidBatteryProcessor.kt, commit c74aba6b)."""
+    params = {
+        "id": OSMAND_ID,
+        "timestamp": str(int(now.timestamp())),
+        "batt": "64",
+        "charge": "false",
+        "battery_health": "good",
+        "battery_voltage": "3987",
+        "battery_temp": "27.5",
+        **changes,
+    }
+    return urlencode(params)
+
+
+def test_a_stationary_heartbeat_is_a_200_storing_no_fix_but_the_contact_and_battery(
+    client, people, now, osmand
+):
+    response = client.post(
+        "/osmand/", heartbeat(now), content_type="application/x-www-form-urlencoded"
+    )
+
+    # The app retries its oldest unanswered request for ever: anything but a 2xx would hold
+    # every later fix of the phone behind this heartbeat.
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 0, "duplicate": 0, "rejected": {}}
+    assert not TrackPoint.objects.exists()
+    osmand.refresh_from_db()
+    assert (osmand.last_contact_at, osmand.last_battery) == (now, 64)
+
+
+def test_cell_and_wifi_data_without_coordinates_is_a_200_storing_no_fix(
+    client, people, now, osmand
+):
+    # From Traccar's OsmAndProtocolDecoderTest (commit 9e5c458a), with our device's id.
+    response = client.get(
+        f"/osmand/?id={OSMAND_ID}&timestamp=1377177267&cell=257,02,16,2224"
+        "&cell=257,02,16,2223,-90&wifi=00-14-22-01-23-45,-80&wifi=00-1C-B3-09-85-15,-70"
+    )
+
+    assert response.status_code == 200
+    assert not TrackPoint.objects.exists()
+    osmand.refresh_from_db()
+    assert (osmand.last_contact_at, osmand.last_battery) == (now, None)
+
+
+def test_a_heartbeat_of_an_unknown_device_is_refused_and_records_nothing(client, people, now):
+    response = client.post(
+        "/osmand/", heartbeat(now), content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 403
+    assert not Tracker.objects.exclude(last_contact_at=None).exists()
+
+
+def test_a_heartbeat_with_a_number_that_is_not_finite_is_a_400_naming_it(
+    client, people, now, osmand
+):
+    response = client.post(
+        "/osmand/", heartbeat(now, batt="inf"), content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["batt"]
+    osmand.refresh_from_db()
+    assert osmand.last_contact_at is None
+
+
+def test_contact_is_written_once_a_minute_or_when_the_battery_changes(
+    client, people, now, osmand, time_machine, django_assert_num_queries
+):
+    form = "application/x-www-form-urlencoded"
+    client.post("/osmand/", heartbeat(now), content_type=form)
+    time_machine.shift(30)
+
+    with django_assert_num_queries(1):  # the tracker's lookup only
+        client.post("/osmand/", heartbeat(now), content_type=form)
+    client.post("/osmand/", heartbeat(now, batt="63"), content_type=form)
+    osmand.refresh_from_db()
+    assert (osmand.last_contact_at, osmand.last_battery) == (now + timedelta(seconds=30), 63)
+
+    time_machine.shift(60)
+    client.post("/osmand/", heartbeat(now, batt="63"), content_type=form)
+    osmand.refresh_from_db()
+    assert osmand.last_contact_at == now + timedelta(seconds=90)
+
+
+def test_a_fix_without_timestamp_is_stored_at_the_time_it_was_received_marked_so(
+    client, people, now, osmand
+):
+    response = send(client, "query", people, now, timestamp=None)
+
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+    point = TrackPoint.objects.get()
+    assert point.t == now
+    assert point.time_from_server is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"device_id":"' + OSMAND_ID.encode() + b'","location":{"timestamp":'
+        b'"2026-11-24T01:59:00Z","uuid":"\\ud800","coords":{"latitude":30.1,"longitude":100.1}}}',
+        b'{"device_id":"' + OSMAND_ID.encode() + b'","location":{"timestamp":'
+        b'"2026-11-24T01:59:00Z","coords":{"latitude":30.1,"longitude":100.1,"altitude":1e400}}}',
+    ],
+    ids=["nested-100000", "lone-surrogate-uuid", "1e400"],
+)
+def test_json_no_database_could_store_is_a_400_naming_the_body(client, osmand, body):
+    response = client.post("/osmand/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["body"]
     assert not TrackPoint.objects.exists()
 
 
@@ -328,6 +484,83 @@ def test_an_owntracks_body_that_is_not_json_is_a_400(client, owntracks):
 
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["body"]
+
+
+@pytest.mark.parametrize("headers", [True, False])
+def test_a_zero_length_owntracks_post_is_answered_with_an_empty_list(client, owntracks, headers):
+    # Booklet tech/http: the apps POST a zero-length payload when a friend is deleted; "it is
+    # best to ignore zero-length payloads".
+    extra = {"HTTP_X_LIMIT_U": "zhangsan", "HTTP_X_LIMIT_D": "Pixel-8-4f9c1e"} if headers else {}
+
+    response = client.post("/owntracks/", b"", content_type="application/json", **extra)
+
+    assert response.status_code == 200
+    assert response.json() == []
+    assert not TrackPoint.objects.exists()
+
+
+def test_the_recorders_query_names_the_owntracks_device_without_headers(
+    client, people, now, owntracks
+):
+    # Booklet tech/http: "Parameters for username and devicename can also be included in the
+    # URL (?u=user&d=device)".
+    user, device = OWNTRACKS_ID.split("/")
+
+    response = client.post(
+        f"/owntracks/?u={user}&d={device}",
+        json.dumps(owntracks_location(people, now)),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert TrackPoint.objects.get().inspector == people.inspector_a
+
+
+def test_an_unregistered_device_in_the_query_is_refused(client, people, now, owntracks):
+    response = client.post(
+        "/owntracks/?u=zhangsan&d=other-phone",
+        json.dumps(owntracks_location(people, now)),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 403
+    assert not TrackPoint.objects.exists()
+
+
+def test_an_owntracks_location_records_the_devices_contact_and_battery(
+    client, people, now, owntracks
+):
+    post_owntracks(client, owntracks_location(people, now, batt=56.99999999999999))
+
+    owntracks.refresh_from_db()
+    assert (owntracks.last_contact_at, owntracks.last_battery) == (now, 57)
+    assert TrackPoint.objects.get().battery == 57
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "body"),
+        (b'{"_type":"location","lat":30.1,"lon":100.1,"tst":1795000000,"alt":-1e400}', "body"),
+        (b'{"_type":"location","lat":30.1,"lon":100.1,"tst":1795000000,"tid":"\\ud800"}', "body"),
+        (b'{"_type":"location","lat":"NaN","lon":100.1,"tst":1795000000}', "lat"),
+    ],
+)
+def test_an_owntracks_body_no_database_could_store_is_a_400_naming_it(
+    client, owntracks, body, field
+):
+    user, device = OWNTRACKS_ID.split("/")
+    response = client.post(
+        "/owntracks/",
+        body,
+        content_type="application/json",
+        HTTP_X_LIMIT_U=user,
+        HTTP_X_LIMIT_D=device,
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [field]
+    assert not TrackPoint.objects.exists()
 
 
 def test_owntracks_takes_posts_only(client, owntracks):
