@@ -764,7 +764,7 @@ WITH stored AS (
 )
 SELECT shift_id, count(*) FROM stored GROUP BY shift_id
 """
-_OPTIONAL = ("accuracy", "speed", "heading", "altitude", "battery")
+_OPTIONAL = ("accuracy", "speed", "heading", "altitude")
 
 
 def _points_insert(
@@ -780,6 +780,7 @@ def _points_insert(
     skipping any (inspector, time) already stored; how many were written per shift. The two
     flags are per fix, false where not given."""
     n = len(shift_ids)
+    battery = _whole_percent(fixes.battery)  # already so from ingestion; the demo writes here too
     segment_start = np.zeros(n, bool) if segment_start is None else segment_start
     time_from_server = np.zeros(n, bool) if time_from_server is None else time_from_server
     with connection.cursor() as cursor:
@@ -794,6 +795,7 @@ def _points_insert(
                     _pg_array(fixes.lon.tolist()),
                     _pg_array(fixes.lat.tolist()),
                     *(_pg_array(getattr(fixes, name).tolist()) for name in _OPTIONAL),
+                    _pg_array(battery.tolist()),
                     _pg_bool_array(fixes.mock),
                     _pg_text_array(fixes.client_id.tolist()),
                     _pg_bool_array(segment_start),
@@ -801,8 +803,8 @@ def _points_insert(
                 ],
             )
             return dict(cursor.fetchall())
-        flags = (segment_start, time_from_server)
-        return _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at, flags)
+        extra = (battery, segment_start, time_from_server)
+        return _points_insert_sqlite(cursor, inspector_id, shift_ids, fixes, received_at, extra)
 
 
 # The arrays go as array literals, written here: handed lists, psycopg would quote them element
@@ -836,8 +838,9 @@ def _sqlite_values(values: np.ndarray) -> list:
 
 
 def _points_insert_sqlite(
-    cursor, inspector_id, shift_ids, fixes, received_at, flags
+    cursor, inspector_id, shift_ids, fixes, received_at, extra
 ) -> dict[int, int]:
+    battery, *flags = extra
     row = "(%s, %s, %s, %s, MakePoint(%s, %s, 4326), %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     per_statement = 2000  # 14 parameters a row, under SQLite's 32,766
     columns = [
@@ -847,8 +850,8 @@ def _points_insert_sqlite(
         [connection.ops.adapt_datetimefield_value(received_at)] * len(shift_ids),
         fixes.lon.tolist(),
         fixes.lat.tolist(),
-        *(_sqlite_values(getattr(fixes, name)) for name in _OPTIONAL[:-1]),
-        [None if v != v else int(v) for v in fixes.battery.tolist()],
+        *(_sqlite_values(getattr(fixes, name)) for name in _OPTIONAL),
+        [None if v != v else int(v) for v in battery.tolist()],
         fixes.mock.tolist(),
         fixes.client_id.tolist(),
         *(flag.tolist() for flag in flags),
@@ -1072,37 +1075,4 @@ def tracker_revoke(*, tracker: Tracker) -> Tracker:
     """Stop accepting a positioning app's fixes (idempotent)."""
     Tracker.objects.filter(pk=tracker.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     tracker.refresh_from_db()
-    return tracker
-
-
-# A phone sends a fix every 5–10 s: its tracker's row is written at most once a minute, or
-# when the battery level it reports changes, rather than with every fix.
-TRACKER_CONTACT_EVERY_S = 60
-
-
-def tracker_contact(*, tracker: Tracker, at: datetime, battery: int | None = None) -> Tracker:
-    """Record that a registered positioning app was heard from at ``at`` — a fix, or a
-    heartbeat without one (Traccar Client's stationary heartbeat carries only its battery) —
-    and the battery level it reported (a whole percent; None, or outside 0..100, keeps the
-    last one). A supervisor then tells a phone that stands still from one that went silent.
-
-    Nothing is written when the stored contact is less than ``TRACKER_CONTACT_EVERY_S`` old
-    and the battery unchanged, and the contact never moves back (a delayed request that
-    arrives after a newer one). One UPDATE, atomic by itself.
-    """
-    if battery is not None and not 0 <= battery <= 100:
-        battery = None
-    last = tracker.last_contact_at
-    recent = last is not None and at - last < timedelta(seconds=TRACKER_CONTACT_EVERY_S)
-    if recent and (battery is None or battery == tracker.last_battery):
-        return tracker
-    changes: dict = {"last_contact_at": at}
-    if battery is not None:
-        changes["last_battery"] = battery
-    moved = Tracker.objects.filter(
-        Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=at), pk=tracker.pk
-    ).update(**changes)
-    if moved:
-        for name, value in changes.items():
-            setattr(tracker, name, value)
     return tracker
