@@ -1076,3 +1076,36 @@ def tracker_revoke(*, tracker: Tracker) -> Tracker:
     Tracker.objects.filter(pk=tracker.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     tracker.refresh_from_db()
     return tracker
+
+
+# A phone sends a fix every 5–10 s: its tracker's row is written at most once a minute, or
+# when the battery level it reports changes, rather than with every fix.
+TRACKER_CONTACT_EVERY_S = 60
+
+
+def tracker_contact(*, tracker: Tracker, at: datetime, battery: int | None = None) -> Tracker:
+    """Record that a registered positioning app was heard from at ``at`` — a fix, or a
+    heartbeat without one (Traccar Client's stationary heartbeat carries only its battery) —
+    and the battery level it reported (a whole percent; None, or outside 0..100, keeps the
+    last one). A supervisor then tells a phone that stands still from one that went silent.
+
+    Nothing is written when the stored contact is less than ``TRACKER_CONTACT_EVERY_S`` old
+    and the battery unchanged, and the contact never moves back (a delayed request that
+    arrives after a newer one). One UPDATE, atomic by itself.
+    """
+    if battery is not None and not 0 <= battery <= 100:
+        battery = None
+    last = tracker.last_contact_at
+    recent = last is not None and at - last < timedelta(seconds=TRACKER_CONTACT_EVERY_S)
+    if recent and (battery is None or battery == tracker.last_battery):
+        return tracker
+    changes: dict = {"last_contact_at": at}
+    if battery is not None:
+        changes["last_battery"] = battery
+    moved = Tracker.objects.filter(
+        Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=at), pk=tracker.pk
+    ).update(**changes)
+    if moved:
+        for name, value in changes.items():
+            setattr(tracker, name, value)
+    return tracker
