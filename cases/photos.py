@@ -21,10 +21,14 @@ settings are configured (``GRIDCITY_PHOTO_MAX_BYTES``, ``GRIDCITY_PHOTO_MAX_PIXE
 ``GRIDCITY_PHOTO_FONT``, a font file tried before the built-in candidates). Settings are read at
 call time, so the module also works in a script without Django settings.
 
-Pillow's process-wide switches are never changed: ``Image.MAX_IMAGE_PIXELS`` only lowers the
-pixel limit further, and if something in the process has set ``ImageFile.LOAD_TRUNCATED_IMAGES``
-(which makes Pillow fill a cut-off upload with grey instead of failing) :func:`photo_inspect`
-refuses to work rather than accept incomplete evidence.
+This module never changes Pillow's process-wide switches. The cases app sets Pillow's own
+decompression-bomb guard, ``Image.MAX_IMAGE_PIXELS``, to ``GRIDCITY_PHOTO_MAX_PIXELS`` when
+Django starts (``cases.apps``), so every image the server opens is held to the same number;
+here it only ever lowers the pixel limit further. If something in the process has set
+``ImageFile.LOAD_TRUNCATED_IMAGES`` (which makes Pillow fill a cut-off upload with grey instead
+of failing) :func:`photo_inspect` refuses to work rather than accept incomplete evidence.
+:func:`photo_read` takes an uploaded file, checks its size before reading it, and never reads
+more than one byte past the byte limit.
 """
 
 from __future__ import annotations
@@ -186,6 +190,30 @@ def photo_limits() -> tuple[int, int, tuple[str, ...]]:
 def _megabytes(n: int) -> str:
     """A byte count for people, in the binary megabytes the limits are written in."""
     return f"{n / (1024 * 1024):.1f} MB"
+
+
+def photo_read(upload) -> bytes:
+    """The bytes of an uploaded file, never more than the byte limit of a photo.
+
+    ``upload`` is a Django ``UploadedFile`` (a large one lives in a temporary file, not in
+    memory). Its size is checked before anything is read, and at most one byte past the limit
+    is ever read, whatever the size claimed: a photo over the limit raises
+    :class:`PhotoRejected` ``too_large`` with nothing of it held in memory.
+    """
+    max_bytes = photo_limits()[0]
+    size = getattr(upload, "size", None)
+    if size is not None and size > max_bytes:
+        raise PhotoRejected(
+            "too_large", params={"size": _megabytes(size), "limit": _megabytes(max_bytes)}
+        )
+    upload.seek(0)
+    data = upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PhotoRejected(
+            "too_large",
+            params={"size": f"> {_megabytes(max_bytes)}", "limit": _megabytes(max_bytes)},
+        )
+    return data
 
 
 # --- inspect ----------------------------------------------------------------------------------

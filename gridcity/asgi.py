@@ -14,11 +14,13 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.ws import WebsocketAuthStack  # noqa: E402
+from gridcity.middleware import BodyLimitASGIMiddleware  # noqa: E402
 from gridcity.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Outside Django: its ASGI handler reads a whole body before any middleware runs.
+        "http": BodyLimitASGIMiddleware(django_asgi_app),
         "websocket": WebsocketAuthStack(URLRouter(websocket_urlpatterns)),
     }
 )

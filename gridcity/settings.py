@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: a body over its route's limit is a 413, unread.
+    "gridcity.middleware.BodyLimitMiddleware",
     # Before anything reads a parameter: a %00 would reach PostgreSQL as an error (a 500).
     "gridcity.api.middleware.NulRefusedMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -262,6 +264,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "patrol.tasks.tracks_prune_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Notifications for the outside channel that are due (a first try lost, or a retry).
+    "cases-notifications-deliver": {
+        "task": "cases.tasks.notifications_deliver_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Cases ----------------------------------------------------------------------------------
@@ -276,6 +283,13 @@ GRIDCITY_WARN_BEFORE_MINUTES = env.int("GRIDCITY_WARN_BEFORE_MINUTES", default=1
 GRIDCITY_PHOTO_FAR_M = env.float("GRIDCITY_PHOTO_FAR_M", default=500.0)
 # Outside channel for notifications (SMS, e-mail, app push): a dotted path; logs by default.
 GRIDCITY_NOTIFY_BACKEND = env.str("GRIDCITY_NOTIFY_BACKEND", default="cases.notify.log_backend")
+# A notification the outside channel failed to take is tried again after 1, 2, 4 … minutes (at
+# most an hour apart), this many times in all, then given up (cases.notify, the outbox).
+GRIDCITY_NOTIFY_MAX_ATTEMPTS = env.int("GRIDCITY_NOTIFY_MAX_ATTEMPTS", default=12)
+# Case photos (cases.photos): the largest upload, and the most pixels its header may declare
+# (Pillow's decompression-bomb guard is set to the same number, cases.apps).
+GRIDCITY_PHOTO_MAX_BYTES = env.int("GRIDCITY_PHOTO_MAX_BYTES", default=10 * 2**20)
+GRIDCITY_PHOTO_MAX_PIXELS = env.int("GRIDCITY_PHOTO_MAX_PIXELS", default=40_000_000)
 
 # --- Patrol ---------------------------------------------------------------------------------
 # A shift its fixes opened by themselves is closed (at its last fix) after this long without a
@@ -321,6 +335,23 @@ GRIDCITY_PATROL_REQUIRED_COVERAGE = env.float("GRIDCITY_PATROL_REQUIRED_COVERAGE
 GRIDCITY_PATROL_REQUIRE_ALL_CHECKPOINTS = env.bool(
     "GRIDCITY_PATROL_REQUIRE_ALL_CHECKPOINTS", default=True
 )
+
+# --- Request bodies -------------------------------------------------------------------------
+# Every body is refused (413) by its Content-Length before a byte of it is read, and a body sent
+# without one (chunked) as soon as it passes the limit of its route (gridcity.middleware): a
+# case photo may take GRIDCITY_PHOTO_MAX_BYTES, the track upload GRIDCITY_PATROL_MAX_BODY_BYTES,
+# a GPX file GRIDCITY_PATROL_MAX_GPX_BYTES (each with room for the multipart framing), and
+# everything else this much: the largest JSON or form body of the API is a few kilobytes.
+GRIDCITY_MAX_BODY_BYTES = env.int("GRIDCITY_MAX_BODY_BYTES", default=2**20)
+# Django's own limits, stated: a body read whole into memory (JSON, a form) at most this; the
+# file parts of a multipart body beyond FILE_UPLOAD_MAX_MEMORY_SIZE are streamed to a temporary
+# file, never held in memory (so is the body itself under ASGI beyond that size).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

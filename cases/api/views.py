@@ -15,13 +15,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from cases import services
+from cases import photos, services
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
 from cases.models import (
@@ -39,6 +38,7 @@ from gridcity import coords, db
 from gridcity.api.errors import error_body
 from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.api.pagination import CursorPagination
+from gridcity.api.parsers import FormParser, MultiPartParser
 
 
 class CasePagination(CursorPagination):
@@ -280,7 +280,11 @@ class CaseActionApi(ServiceErrorsMixin, APIView):
 
 
 class CasePhotoApi(ServiceErrorsMixin, APIView):
-    """Upload a photo (multipart: ``file``, ``stage``, ``client_id``). Idempotent by client_id."""
+    """Upload a photo (multipart: ``file``, ``stage``, ``client_id``). Idempotent by client_id.
+
+    A body larger than a photo may be is refused unread (gridcity.middleware); the file part,
+    which Django streams to a temporary file, is measured before it is read, and a photo over
+    GRIDCITY_PHOTO_MAX_BYTES is a 413 naming ``file``."""
 
     parser_classes = [MultiPartParser, FormParser]
 
@@ -290,10 +294,18 @@ class CasePhotoApi(ServiceErrorsMixin, APIView):
         given = s.PhotoInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        try:
+            content = photos.photo_read(data["file"])
+        except photos.PhotoRejected as exc:
+            message = str(exc.message)
+            return Response(
+                error_body(exc.code, f"file: {message}", {"file": [message]}),
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         added = services.case_photo_add(
             case=case,
             by=request.user,
-            data=data["file"].read(),
+            data=content,
             stage=data["stage"],
             client_id=data.get("client_id"),
         )
@@ -311,7 +323,10 @@ class CasePhotoFileApi(APIView):
         field = photo.display if kind == "display" else photo.thumbnail
         if not field:
             raise exceptions.NotFound(_("This photo is still being processed."))
-        response = FileResponse(field.open("rb"), content_type="image/jpeg")
+        # A neutral name: the stored one holds a digest of the original.
+        response = FileResponse(
+            field.open("rb"), content_type="image/jpeg", filename=f"{case.number}-{photo.pk}.jpg"
+        )
         response["Cache-Control"] = "private, max-age=86400"
         return response
 

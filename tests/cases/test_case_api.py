@@ -293,9 +293,8 @@ def test_a_photo_with_gps_is_stored_without_any_metadata(
         (png_header_only(20000, 20000), "bomb.png"),
         (encode(scene(), "JPEG")[:3000], "cut.jpg"),
         (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", "scan.jpg"),
-        (b"\xff\xd8\xff\xe0" + b"\x00" * (12 * 1024 * 1024), "huge.jpg"),
     ],
-    ids=["decompression-bomb", "truncated-jpeg", "pdf-named-jpg", "twelve-megabytes"],
+    ids=["decompression-bomb", "truncated-jpeg", "pdf-named-jpg"],
 )
 def test_a_bad_photo_is_400_and_nothing_is_stored(client, people, taxonomy, settings, data, name):
     number = reported(client, people.inspector_a, people.grid_a, taxonomy.component)["number"]
@@ -304,6 +303,20 @@ def test_a_bad_photo_is_400_and_nothing_is_stored(client, people, taxonomy, sett
 
     assert response.status_code == 400, response.content
     assert "file" in response.json()["error"]["fields"]
+    assert not CasePhoto.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_twelve_megabytes_of_photo_are_413_and_nothing_is_stored(
+    client, people, taxonomy, settings
+):
+    number = reported(client, people.inspector_a, people.grid_a, taxonomy.component)["number"]
+    data = b"\xff\xd8\xff\xe0" + b"\x00" * (12 * 1024 * 1024)
+
+    response = upload(client, people.inspector_a, number, data, name="huge.jpg")
+
+    assert response.status_code == 413, response.content
+    assert response.json()["error"]["code"] == "too_large"
     assert not CasePhoto.objects.exists()
     assert stored_files(settings) == []
 
