@@ -10,6 +10,7 @@ the embedded default ``make run`` serves, with twenty requests at once.
 """
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -276,3 +277,26 @@ def test_a_transition_that_finds_the_database_locked_throughout_is_409_busy_with
     assert len(calls) == settings.GRIDCITY_DB_LOCKED_ATTEMPTS  # the whole call, run again
     assert Case.objects.get(pk=case.pk).status == "filed"
     assert not CaseTransition.objects.filter(case=case, action="dispatch").exists()
+
+
+@spatialite_suite_only
+def test_on_spatialite_forty_track_uploads_at_once_are_all_stored(spatialite_server):
+    # Track points contend for the same file as the cases: two inspectors' handhelds each
+    # flushing twenty queued batches at once after a dead zone.
+    server, seeded = spatialite_server
+    now_ms = int(time.time() * 1000)
+    calls = []
+    for k in range(40):
+        who = "inspector_a" if k % 2 == 0 else "inspector_b"
+        points = [
+            {"id": f"{k}-{i}", "t": now_ms - (40 - k) * 60_000 + i * 1000}
+            | {"lon": 100.005 + i * 1e-5, "lat": 30.005, "acc": 5}
+            for i in range(50)
+        ]
+        token = {"Authorization": f"Token {seeded['tokens'][who]}"}
+        calls.append(("POST", "/api/v1/patrol/points/", {"points": points}, token))
+
+    results = all_requests_at_once(server, calls)
+
+    assert [code for code, _ in results] == [200] * 40, [(c, str(b)[:200]) for c, b in results]
+    assert sum(body["accepted"] for _, body in results) == 40 * 50
