@@ -71,6 +71,13 @@ def _encodable(text: str) -> None:
         raise JSONRejected("a string holds a NUL character")
 
 
+def _encodable_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise JSONRejected("the text holds a lone surrogate (not valid Unicode)") from None
+
+
 def loads(data: bytes | bytearray | str) -> Any:
     """Parse JSON text, refusing NaN/Infinity, overflowing numbers, lone surrogates, NUL
     characters in strings and nesting deeper than ``MAX_DEPTH``. Bytes are read as UTF-8 (a
@@ -80,6 +87,10 @@ def loads(data: bytes | bytearray | str) -> Any:
             data = bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise JSONRejected(f"not UTF-8: {error.reason} at byte {error.start}") from None
+    else:
+        # Text given as str (a websocket frame) may hold a surrogate as a character rather than
+        # as an escape, which the escape search below would not see.
+        _encodable_text(data)
     try:
         value = json.loads(
             data,

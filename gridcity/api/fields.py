@@ -2,9 +2,12 @@
 
 GEOS aborts the whole process (not an exception: SIGABRT) when it writes a polygon whose
 coordinates are near the limits of a double, and raises on NaN; a point at longitude 1e200 is
-no place on Earth anyway. Every coordinate the API takes — ``bbox``, ``lon``/``lat`` of locate,
-duplicates and a case's location, the fixes of a track upload — goes through ``number`` or the
-fields below first, and a bad one is a 400 naming the parameter.
+no place on Earth anyway. Every coordinate the API takes — ``bbox`` (``bbox``, through
+``gridcity.api.filters.bbox_geometry``), ``lon``/``lat`` of locate, duplicates and a case's
+location (``LongitudeField``, ``LatitudeField``) — is checked here first, and a bad one is a 400
+naming the parameter. The track upload reads its thousand fixes in a loop of its own
+(``patrol.api.serializers.points_batch_parse``) with the same rule: finite, or a 400 naming
+``points[i].field``.
 """
 
 from __future__ import annotations

@@ -308,6 +308,34 @@ def test_a_track_holding_infinity_from_before_is_still_served(client, people, no
 
 
 @pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("[" * 64 + "]" * 64, False),  # the limit itself
+        ("[" * 65 + "]" * 65, True),
+        ('{"a": ' * 65 + "1" + "}" * 65, True),
+        ('"\\\\u0000 is six characters"', False),  # an escaped backslash, then text
+        ('"\\\\ud800"', False),
+        ('{"\\ud800": 1}', True),  # keys too
+        ('{"k\\u0000": 1}', True),
+        ('["\ud800"]', True),  # a lone surrogate as a character, not an escape
+        ("1e308", False),
+        ("-1e309", True),
+        ('"\ufeff"', False),
+        (b"\xef\xbb\xbf{}", False),  # a UTF-8 BOM
+        (b'"\xff"', True),  # not UTF-8
+    ],
+)
+def test_jsonsafe_draws_its_lines_exactly(text, refused):
+    from gridcity import jsonsafe
+
+    if refused:
+        with pytest.raises(jsonsafe.JSONRejected):
+            jsonsafe.loads(text)
+    else:
+        jsonsafe.loads(text)
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "/api/v1/auth/token/",
