@@ -61,7 +61,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Case records are read in the admin; every change goes through the services.
         *(
             f"cases.view_{model}"
-            for model in ("case", "casetransition", "caseextension", "casephoto", "notification")
+            for model in (
+                "case",
+                "casetransition",
+                "caseextension",
+                "casephoto",
+                "notification",
+                "notificationoutbox",
+            )
         ),
         # Shifts are written by the handhelds' uploads; the admin reads them.
         "patrol.view_shift",

@@ -22,6 +22,7 @@ from cases.models import (
     Category,
     Item,
     Notification,
+    NotificationOutbox,
     Stage,
     TimeUnit,
 )
@@ -374,3 +375,16 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["user__username", "case__number"]
     list_select_related = ["user", "case"]
     show_full_result_count = False
+
+
+@admin.register(NotificationOutbox)
+class NotificationOutboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What the outside channel (SMS, e-mail, app push) was given, is still to get, or was
+    given up on after its last error."""
+
+    list_display = ["notification", "state", "attempts", "next_try_at", "sent_at", "last_error"]
+    list_filter = ["state"]
+    search_fields = ["notification__user__username", "notification__case__number"]
+    list_select_related = ["notification"]
+    show_full_result_count = False
+    ordering = ["-next_try_at"]

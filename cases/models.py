@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, transition
 
@@ -568,6 +569,47 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         indexes = [models.Index(fields=["user", "read_at", "-created_at"])]
+
+
+class NotificationOutbox(models.Model):
+    """A notification on its way to the outside channel (SMS, e-mail, an app push service).
+
+    Written in the transaction that wrote the notification, so it exists exactly when the step
+    that caused it committed; the worker delivers it after commit (``cases.notify``), and a
+    failure only moves ``next_try_at`` back (1, 2, 4 … minutes): no request waits for, or fails
+    because of, the outside channel.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("given up")
+
+    notification = models.OneToOneField(
+        Notification,
+        on_delete=models.CASCADE,
+        related_name="outbox",
+        verbose_name=_("notification"),
+    )
+    state = models.CharField(_("state"), max_length=8, choices=State, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_try_at = models.DateTimeField(_("next try"), default=timezone.now)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        indexes = [
+            models.Index(
+                fields=["next_try_at"],
+                condition=Q(state="pending"),
+                name="cases_outbox_due_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {self.state}"
 
 
 class CaseNumberCounter(models.Model):

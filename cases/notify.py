@@ -1,28 +1,47 @@
 """Notifications: an inbox row per person, a websocket push, and an outside channel.
 
 ``notify`` is called inside a service's transaction: the inbox rows commit with the step that
-caused them (or not at all), and the push and the outside channel (SMS, e-mail, an app push
-service) run after commit. The outside channel is one pluggable backend,
-``GRIDCITY_NOTIFY_BACKEND`` (a dotted path to a callable taking the saved notifications); the
+caused them (or not at all), and so does an outbox row for each (``NotificationOutbox``). After
+commit the rows are pushed to the people's sockets and a task is queued to deliver them through
+the outside channel (SMS, e-mail, an app push service): one pluggable backend,
+``GRIDCITY_NOTIFY_BACKEND``, a dotted path to a callable taking the saved notifications; the
 default only logs.
+
+Nothing about delivery can fail the request that caused it: a backend that raises, a broker
+that cannot take the task, a channel layer that is down are logged, and the outbox row waits.
+The worker delivers each row once (:func:`outbox_deliver` claims it first, so a duplicate or a
+concurrent delivery sends nothing twice); a failure is tried again after 1, 2, 4 … minutes (at
+most an hour apart) by the periodic :func:`outbox_drain`, until ``GRIDCITY_NOTIFY_MAX_ATTEMPTS``
+tries have failed and it is given up (kept, with its last error, for the admin).
 """
 
 import logging
+from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.ws import user_group
 
 log = logging.getLogger("gridcity.notify")
 
+# A claimed delivery that neither succeeded nor failed (the worker died while sending) may be
+# tried again after this long; the first retry waits RETRY_FIRST, each later one twice the last.
+CLAIM_LEASE = timedelta(minutes=5)
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_LONGEST = timedelta(hours=1)
+DRAIN_BATCH = 500
+
 
 def notify(user_ids, *, kind: str, case=None, message: str) -> list:
-    """Write an inbox row for each person and push it to their sockets after commit."""
-    from cases.models import Notification
+    """Write an inbox row and an outbox row for each person; after commit, push the rows to
+    their sockets and queue their delivery through the outside channel."""
+    from cases.models import Notification, NotificationOutbox
 
     user_ids = sorted(set(user_ids))
     if not user_ids:
@@ -30,25 +49,109 @@ def notify(user_ids, *, kind: str, case=None, message: str) -> list:
     rows = Notification.objects.bulk_create(
         [Notification(user_id=pk, kind=kind, case=case, message=message[:200]) for pk in user_ids]
     )
-    transaction.on_commit(lambda: _deliver(rows))
+    outbox = NotificationOutbox.objects.bulk_create(
+        [NotificationOutbox(notification=row) for row in rows]
+    )
+    outbox_ids = [entry.pk for entry in outbox]
+    transaction.on_commit(lambda: _after_commit(rows, outbox_ids))
     return rows
 
 
-def _deliver(rows) -> None:
-    layer = get_channel_layer()
+def _after_commit(rows, outbox_ids: list[int]) -> None:
+    _push(rows)
+    try:
+        from cases.tasks import notifications_deliver_task
+
+        notifications_deliver_task.delay(outbox_ids)
+    except Exception:  # the broker is down: the periodic drain delivers them later
+        log.warning("could not queue delivery of outbox %s", outbox_ids, exc_info=True)
+
+
+def _push(rows) -> None:
+    """Each row to its person's open sockets; a lost push is not an error (the inbox has it)."""
+    try:
+        layer = get_channel_layer()
+    except Exception:
+        log.warning("no channel layer for notification pushes", exc_info=True)
+        return
+    if layer is None:
+        return
     for row in rows:
-        payload = notification_payload(row)
-        if layer is not None:
-            try:
-                async_to_sync(layer.group_send)(
-                    user_group(row.user_id), {"type": "notification", "notification": payload}
-                )
-            except Exception:  # the inbox row is the record; a lost push is not an error
-                log.warning("push to user %s failed", row.user_id, exc_info=True)
-    backend = import_string(
-        getattr(settings, "GRIDCITY_NOTIFY_BACKEND", "cases.notify.log_backend")
+        try:
+            async_to_sync(layer.group_send)(
+                user_group(row.user_id),
+                {"type": "notification", "notification": notification_payload(row)},
+            )
+        except Exception:
+            log.warning("push to user %s failed", row.user_id, exc_info=True)
+
+
+def _retry_after(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed try: 1, 2, 4 … minutes, at most 1 h."""
+    return min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_LONGEST)
+
+
+def outbox_deliver(*, outbox_id: int, now: datetime | None = None) -> bool:
+    """Deliver one outbox row through the outside channel if it is due; whether it was sent.
+
+    The row is claimed first by a conditional update (pending, due, then pushed ``CLAIM_LEASE``
+    ahead and its attempt counted), so a duplicate task, the periodic drain and another worker
+    find it not due and send nothing; no lock is held while the backend talks to the outside.
+    A backend that raises leaves the row pending with its next try after a back-off, or gives
+    it up after ``GRIDCITY_NOTIFY_MAX_ATTEMPTS`` tries. Never raises for the backend's sake.
+    """
+    from cases.models import NotificationOutbox
+
+    now = now or timezone.now()
+    pending = NotificationOutbox.State.PENDING
+    claimed = NotificationOutbox.objects.filter(
+        pk=outbox_id, state=pending, next_try_at__lte=now
+    ).update(next_try_at=now + CLAIM_LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return False
+    entry = NotificationOutbox.objects.select_related("notification", "notification__case").get(
+        pk=outbox_id
     )
-    backend(rows)
+    backend_path = getattr(settings, "GRIDCITY_NOTIFY_BACKEND", "cases.notify.log_backend")
+    try:
+        import_string(backend_path)([entry.notification])
+    except Exception as exc:
+        attempts = entry.attempts
+        gave_up = attempts >= getattr(settings, "GRIDCITY_NOTIFY_MAX_ATTEMPTS", 12)
+        NotificationOutbox.objects.filter(pk=outbox_id, state=pending).update(
+            state=NotificationOutbox.State.FAILED if gave_up else pending,
+            next_try_at=now + _retry_after(attempts),
+            last_error=f"{type(exc).__name__}: {exc}"[:500],
+        )
+        log.warning(
+            "notification %s not delivered (try %s%s)",
+            entry.notification_id,
+            attempts,
+            ", given up" if gave_up else "",
+            exc_info=True,
+        )
+        return False
+    NotificationOutbox.objects.filter(pk=outbox_id).update(
+        state=NotificationOutbox.State.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def outbox_drain(*, now: datetime | None = None) -> int:
+    """Deliver every outbox row that is due (oldest first, up to ``DRAIN_BATCH``); how many
+    were sent. Run by beat every minute: it catches a first try that was never queued and
+    every retry."""
+    from cases.models import NotificationOutbox
+
+    now = now or timezone.now()
+    due = list(
+        NotificationOutbox.objects.filter(
+            state=NotificationOutbox.State.PENDING, next_try_at__lte=now
+        )
+        .order_by("next_try_at", "pk")
+        .values_list("pk", flat=True)[:DRAIN_BATCH]
+    )
+    return sum(outbox_deliver(outbox_id=pk, now=now) for pk in due)
 
 
 def notification_payload(row) -> dict:

@@ -10,6 +10,7 @@ the same transaction; (5) schedules its side effects (notifications, the websock
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -1006,9 +1007,16 @@ def case_photo_add(*, case: Case, by: User, data: bytes, stage: str, client_id=N
 
 
 def _photo_derivatives_later(photo_id: int) -> None:
+    """Queue the derivatives after commit; a broker that cannot take the task is logged, not
+    a failed upload (the photo is stored, and its copies say "still being processed")."""
     from cases.tasks import case_photo_derivatives_task
 
-    case_photo_derivatives_task.delay(photo_id)
+    try:
+        case_photo_derivatives_task.delay(photo_id)
+    except Exception:
+        logging.getLogger("gridcity.cases").warning(
+            "could not queue the copies of photo %s", photo_id, exc_info=True
+        )
 
 
 def case_photo_derivatives(*, photo_id: int) -> bool:

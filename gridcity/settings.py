@@ -266,7 +266,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Notifications for the outside channel that are due (a first try lost, or a retry).
     "cases-notifications-deliver": {
-        "task": "cases.tasks.notifications_deliver_task",
+        "task": "cases.tasks.notifications_drain_task",
         "schedule": 60.0,
     },
 }
