@@ -97,16 +97,23 @@ class Supervisor:
         # A process group of its own: Ctrl-C in the terminal reaches only the supervisor, which
         # stops the children in order, and a stop reaches whatever a child started (Celery's
         # pool). The same session, so nothing leaves the terminal's session behind.
-        child.process = subprocess.Popen(
-            child.argv,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
         child.started_at = time.monotonic()
         child.restart_at = None
+        try:
+            child.process = subprocess.Popen(
+                child.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+            )
+        except OSError as exc:  # out of processes or memory, say: try again later like an exit
+            child.failures += 1
+            wait = self.backoff(child.failures)
+            child.restart_at = child.started_at + wait
+            self.log(f"{child.name} could not start ({exc}); trying again in {wait:g} s")
+            return
         child.output = threading.Thread(
             target=self._relay, args=(child, child.process), daemon=True
         )
@@ -163,7 +170,7 @@ class Supervisor:
 
     def _stop_all(self) -> None:
         running = [c.process for c in self.children if c.process and c.process.poll() is None]
-        self.log("stopping " + ", ".join(c.name for c in self.children if c.process in running))
+        self.log("stopping " + (", ".join(c.name for c in self.children if c.process in running)))
         for process in running:
             self._kill_group(process, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_grace
@@ -240,8 +247,8 @@ def main() -> int:
     supervisor = Supervisor(
         commands(sys.executable, trusted_proxies=settings.GRIDCITY_TRUSTED_PROXIES), env=env
     )
-    signal.signal(signal.SIGINT, supervisor.stop)
-    signal.signal(signal.SIGTERM, supervisor.stop)
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: terminal closed
+        signal.signal(stop_signal, supervisor.stop)
     print(banner(), flush=True)
     return supervisor.run()
 

@@ -112,6 +112,15 @@ def test_a_child_that_keeps_failing_is_restarted_with_a_doubling_wait():
     assert not alive(steady_pid)
 
 
+def test_a_command_that_cannot_start_is_tried_again_with_a_doubling_wait(tmp_path):
+    missing = [str(tmp_path / "no-such-program")]
+    with Supervised({"ghost": missing}, backoff_first=0.05, backoff_max=0.2) as run:
+        wait_for(lambda: run.text.count("could not start") >= 4, seconds=30, what="4 tries")
+
+    waits = re.findall(r"ghost could not start .*?; trying again in ([\d.]+) s", run.text)
+    assert [float(w) for w in waits[:4]] == [0.05, 0.1, 0.2, 0.2]
+
+
 def test_a_child_that_ran_a_while_starts_its_back_off_over():
     crash = [PY, "-c", "import sys; sys.exit(1)"]
     # stable_after=0: every run counts as long enough, so every wait is the first one.
