@@ -43,6 +43,9 @@ KMH = 1 / 3.6  # OwnTracks ``vel`` is km/h
 _EPOCH_MS_FROM = 2**31 - 1
 
 IDENTIFIER_MAX = 128  # Tracker.identifier
+# A form POST holds one fix: Traccar Client sends about fifteen parameters. A body of millions of
+# ``a&a&…`` would otherwise become a list of millions of pairs.
+OSMAND_MAX_FIELDS = 200
 CLIENT_ID_MAX = 64  # TrackPoint.client_id
 
 GPX_MAX_POINTS = 200_000
@@ -231,7 +234,11 @@ def osmand_parse(
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise FixFormatError("body", "form parameters are not UTF-8") from None
-        params = dict(parse_qsl(text))  # the last of repeated parameters wins, as in QueryDict
+        try:
+            # The last of repeated parameters wins, as in QueryDict.
+            params = dict(parse_qsl(text, max_num_fields=OSMAND_MAX_FIELDS))
+        except ValueError:
+            raise FixFormatError("body", f"more than {OSMAND_MAX_FIELDS} parameters") from None
     return _osmand_query(params, now)
 
 

@@ -214,6 +214,15 @@ def test_osmand_unreadable_or_missing_parameter_is_refused_naming_it(parameters,
     assert error.value.field == field
 
 
+def test_osmand_form_body_of_more_parameters_than_any_app_sends_is_refused():
+    body = b"id=123456&timestamp=1377177267&lat=60.0&lon=30.0" + b"&a=1" * 1000
+
+    with pytest.raises(FixFormatError) as error:
+        osmand_parse(QueryDict(), body, "application/x-www-form-urlencoded")
+
+    assert error.value.field == "body"
+
+
 def test_osmand_json_that_is_not_json_is_refused():
     with pytest.raises(FixFormatError) as error:
         osmand_parse(body=b"{not json", content_type="application/json")
