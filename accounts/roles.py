@@ -76,6 +76,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# Who may know which person a citizen is: the hotline calls citizens back (回访) and
+# administrators answer for the data. Everyone else sees "citizen" (市民) where a citizen acted.
+SEES_CITIZEN_IDENTITY = {Role.HOTLINE, Role.ADMIN}
+
+
+def sees_citizen_identity(user, citizen=None) -> bool:
+    """Whether ``user`` may see who a citizen is (their user name on a case's timeline):
+    hotline operators, administrators and superusers, and the citizen themself (``citizen``,
+    when given, is the citizen in question)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if citizen is not None and citizen.pk == user.pk:
+        return True
+    return bool(user.is_superuser) or user.role in SEES_CITIZEN_IDENTITY
+
+
 def group_name(role: str) -> str:
     return f"role:{role}"
 

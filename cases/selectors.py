@@ -134,6 +134,21 @@ def cases_near(
     return found.order_by("-created_at")[:20]
 
 
+def duplicates_visible_to(
+    user: User, *, item: Item, point, radius_m: float, exclude: Case | None = None
+) -> tuple[QuerySet[Case], int]:
+    """Likely duplicates (:func:`cases_near`) that ``user`` may open, newest first, and how
+    many more there are that they may not: a report's answer names only cases its reporter
+    could open, and says that others exist."""
+    near = list(
+        cases_near(item=item, point=point, radius_m=radius_m, exclude=exclude).values_list(
+            "pk", flat=True
+        )
+    )
+    visible = cases_visible_to(user).filter(pk__in=near).order_by("-created_at", "-id")
+    return visible, len(near) - visible.count()
+
+
 def _box_around(point, metres: float) -> Polygon:
     """A lon/lat box reaching at least ``metres`` from ``point`` in every direction."""
     dlat = metres / 110_574 * 1.01

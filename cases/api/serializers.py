@@ -4,7 +4,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import Department
+from accounts.models import Department, Role
+from accounts.roles import sees_citizen_identity
 from cases import codes
 from cases.models import Case, CasePhoto, CaseTransition, Category, Item, Notification, TimeUnit
 from gridcity.api.fields import LatitudeField, LongitudeField
@@ -144,12 +145,25 @@ class CaseListSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.SerializerMethodField(
+        help_text="who took the step: a user name, or “citizen” (市民) for a citizen to those "
+        "who may not know who they are"
+    )
     location = serializers.SerializerMethodField()
 
     class Meta:
         model = CaseTransition
         fields = ["action", "from_state", "to_state", "actor", "at", "note", "location", "detail"]
+
+    def get_actor(self, row) -> str | None:
+        actor = row.actor
+        if actor is None:
+            return None
+        if actor.role == Role.CITIZEN:
+            request = self.context.get("request")
+            if not sees_citizen_identity(getattr(request, "user", None), actor):
+                return str(Role.CITIZEN.label)
+        return actor.username
 
     def get_location(self, row) -> list[float] | None:
         return _lonlat(row.location)

@@ -33,7 +33,12 @@ from cases.models import (
     Notification,
 )
 from cases.notify import notification_mark_read, notifications_mark_all_read
-from cases.selectors import as_list_rows, cases_near, cases_visible_to, cases_waiting_for
+from cases.selectors import (
+    as_list_rows,
+    cases_visible_to,
+    cases_waiting_for,
+    duplicates_visible_to,
+)
 from gridcity import coords, db
 from gridcity.api.errors import error_body
 from gridcity.api.fields import LatitudeField, LongitudeField
@@ -130,16 +135,17 @@ class CaseListCreateApi(ServiceErrorsMixin, ListAPIView):
         )
         code = status.HTTP_201_CREATED if reported.created else status.HTTP_200_OK
         body = _case_detail(request, _case_whole(reported.case.pk))
-        # Offered to whoever reported it: the same problem may already be open nearby.
-        body["possible_duplicates"] = [
-            c.number
-            for c in cases_near(
-                item=reported.case.item,
-                point=reported.case.point,
-                radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
-                exclude=reported.case,
-            )
-        ]
+        # Offered to whoever reported it: the same problem may already be open nearby. Only
+        # cases the reporter may open are named; the others are only counted.
+        visible, hidden = duplicates_visible_to(
+            request.user,
+            item=reported.case.item,
+            point=reported.case.point,
+            radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
+            exclude=reported.case,
+        )
+        body["possible_duplicates"] = list(visible.values_list("number", flat=True))
+        body["possible_duplicates_hidden"] = hidden
         return Response(body, status=code)
 
 
@@ -347,13 +353,13 @@ class CaseDuplicatesApi(APIView):
         given = _DuplicateQuery(data=request.query_params)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        near = cases_near(
+        visible, _hidden = duplicates_visible_to(
+            request.user,
             item=data["item"],
             point=services.Where.of(data["lon"], data["lat"], data["crs"]).point(),
             radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
         )
-        visible = as_list_rows(cases_visible_to(request.user)).filter(pk__in=[c.pk for c in near])
-        return Response(s.CaseListSerializer(visible, many=True).data)
+        return Response(s.CaseListSerializer(as_list_rows(visible), many=True).data)
 
 
 class _DuplicateQuery(s.serializers.Serializer):

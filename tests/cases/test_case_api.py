@@ -384,7 +384,11 @@ def test_each_persona_lists_only_what_they_may_see(client, people, taxonomy):
     assert listed(people.staff) == set()
 
 
-def test_the_case_list_costs_the_same_queries_for_2_or_12_cases(client, people, taxonomy):
+def test_the_case_list_costs_the_same_queries_for_2_or_12_cases(client, people, taxonomy, settings):
+    # The code books' freshness check (one query per book each interval) is not what is
+    # counted here: on a loaded machine reporting ten cases can outlast its 1 s interval.
+    settings.GRIDCITY_CODEBOOK_CHECK_SECONDS = 3600
+
     def queries():
         client.force_login(people.dispatcher)
         with CaptureQueriesContext(connection) as captured:
@@ -452,10 +456,11 @@ def test_duplicates_nearby_are_offered(client, people, taxonomy):
 def test_a_new_report_offers_the_open_cases_of_its_item_nearby(client, people, taxonomy):
     first = reported(client, people.inspector_a, people.grid_a, taxonomy.event)["number"]
 
-    second = reported(client, people.citizen, people.grid_a, taxonomy.event)
-    other_item = reported(client, people.citizen, people.grid_a, taxonomy.component)
+    second = reported(client, people.inspector_a, people.grid_a, taxonomy.event)
+    other_item = reported(client, people.inspector_a, people.grid_a, taxonomy.component)
 
     assert second["possible_duplicates"] == [first]
+    assert second["possible_duplicates_hidden"] == 0
     assert other_item["possible_duplicates"] == []
 
 
