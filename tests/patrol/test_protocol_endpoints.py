@@ -304,6 +304,20 @@ def test_cell_and_wifi_data_without_coordinates_is_a_200_storing_no_fix(
     assert (osmand.last_contact_at, osmand.last_battery) == (now, None)
 
 
+def test_the_tracker_list_in_the_admin_shows_last_contact_and_battery(client, people, now, osmand):
+    client.post("/osmand/", heartbeat(now), content_type="application/x-www-form-urlencoded")
+    people.admin.is_superuser = True
+    people.admin.save()
+    client.force_login(people.admin)
+
+    page = client.get("/admin/patrol/tracker/")
+
+    assert page.status_code == 200
+    row = page.context["cl"].result_list.get()
+    assert (row.identifier, row.last_contact_at, row.last_battery) == (OSMAND_ID, now, 64)
+    assert "column-last_contact_at" in page.text and "column-last_battery" in page.text
+
+
 def test_a_heartbeat_of_an_unknown_device_is_refused_and_records_nothing(client, people, now):
     response = client.post(
         "/osmand/", heartbeat(now), content_type="application/x-www-form-urlencoded"
