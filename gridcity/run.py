@@ -169,13 +169,23 @@ class Supervisor:
         self.stopping = True
 
     def _stop_all(self) -> None:
-        running = [c.process for c in self.children if c.process and c.process.poll() is None]
-        self.log("stopping " + (", ".join(c.name for c in self.children if c.process in running)))
-        for process in running:
-            self._kill_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_grace
-        while time.monotonic() < deadline and any(p.poll() is None for p in running):
+        running = [c for c in self.children if c.process and c.process.poll() is None]
+        self.log("stopping " + ", ".join(c.name for c in running))
+        began = time.monotonic()
+        for child in running:
+            # The leader only: a Celery worker stops its own pool, and ends badly when the
+            # pool is killed under it. The rest of the group is killed below, after the grace.
+            with contextlib.suppress(ProcessLookupError):
+                child.process.send_signal(signal.SIGTERM)
+        deadline = began + self.stop_grace
+        waiting = list(running)
+        while waiting and time.monotonic() < deadline:
+            for child in [c for c in waiting if c.process.poll() is not None]:
+                waiting.remove(child)
+                self.log(f"{child.name} stopped in {time.monotonic() - began:.1f} s")
             time.sleep(0.1)
+        for child in waiting:
+            self.log(f"{child.name} did not stop in {self.stop_grace:g} s: killing it")
         for child in self.children:
             if child.process is not None:
                 # SIGKILL the group even when its leader has gone: its pool may not have.
