@@ -530,6 +530,23 @@ def test_owntracks_recorder_query_names_the_device_when_the_headers_do_not():
     assert by_headers.identifier == "jjolie/myphone"
 
 
+def test_owntracks_location_of_the_android_apps_own_tests_is_read():
+    # owntracks/android project/app/src/androidTest/java/org/owntracks/android/e2e/
+    # ContactsAndMapTests.kt (commit 3a5efe5a): no topic, extra keys ("al", "bs", "conn",
+    # "created_at", "vac") that carry no fix.
+    body = (
+        b'{"_type":"location","acc":20,"al":0,"batt":100,"bs":0,"conn":"w",'
+        b'"created_at":1610748273,"lat":51.2,"lon":-4,"tid":"aa","tst":1610799026,"vac":40,'
+        b'"vel":7}'
+    )
+
+    identifier, [fix], battery = owntracks_parse(body, query=QueryDict("u=jane&d=phone"))
+
+    assert identifier == "jane/phone"
+    assert (fix.t, fix.lat, fix.lon, fix.accuracy, battery) == (1610799026, 51.2, -4, 20, 100)
+    assert fix.speed == pytest.approx(7 / 3.6)
+
+
 def test_owntracks_battery_is_that_of_the_newest_location_as_a_whole_percent():
     older = {**BOOKLET_LOCATION, "tst": 1376715000, "batt": 70}
     newest = {**BOOKLET_LOCATION, "batt": 56.99999999999999}
