@@ -1,6 +1,8 @@
 """Settings come from the environment; production values pass ``check --deploy``."""
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,115 @@ def test_home_page_is_in_zh_hans_by_default(client, db, settings):
 
     assert 'lang="zh-hans"' in html
     assert "网格" in html
+
+
+# --- the README's configuration table is the list of what is read -----------------------------
+
+ENV_NAME = re.compile(r"`([A-Z][A-Z0-9_]+)`")
+# Code that reads the environment outside settings: `make run` and the demo's password. Tests,
+# benchmarks and the virtualenv are not the application.
+APP_DIRS = ("gridcity", "accounts", "cases", "patrol", "desk", "portal", "sensors", "stats")
+
+
+def _readme_variables() -> set[str]:
+    """The variables named in the first column of the README's configuration table."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    names = set()
+    for row in rows[2:]:  # after the header and its rule
+        names.update(ENV_NAME.findall(row.split("|")[1]))
+    return names
+
+
+def _env_reads(tree: ast.AST, *, env_object: str | None) -> set[str]:
+    """Names read from the environment in a module: ``env.<kind>("NAME", …)`` calls on the
+    settings' ``environ.Env`` (``env_object``), and ``os.environ.get("NAME")``,
+    ``os.getenv("NAME")`` and ``os.environ["NAME"]`` anywhere."""
+
+    def first_string(call: ast.Call) -> str | None:
+        if call.args and isinstance(call.args[0], ast.Constant):
+            value = call.args[0].value
+            return value if isinstance(value, str) else None
+        return None
+
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = ast.unparse(node.func.value)
+            if (
+                (env_object and owner == env_object)
+                or (owner in ("os.environ", "environ") and node.func.attr == "get")
+                or (owner == "os" and node.func.attr == "getenv")
+            ):
+                name = first_string(node)
+            else:
+                name = None
+            if name:
+                names.add(name)
+        elif (
+            isinstance(node, ast.Subscript)
+            and ast.unparse(node.value) == "os.environ"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+            and not isinstance(node.ctx, ast.Store)
+        ):
+            names.add(node.slice.value)
+    return names
+
+
+def _variables_read() -> dict[str, set[str]]:
+    """Each variable the application reads from the environment, with the files that read it."""
+    read: dict[str, set[str]] = {}
+    settings_file = ROOT / "gridcity" / "settings.py"
+    for name in _env_reads(ast.parse(settings_file.read_text()), env_object="env"):
+        read.setdefault(name, set()).add("gridcity/settings.py")
+    for folder in APP_DIRS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == settings_file or "migrations" in path.parts:
+                continue
+            for name in _env_reads(ast.parse(path.read_text()), env_object=None):
+                read.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return read
+
+
+def test_the_settings_parser_finds_what_settings_read():
+    read = _variables_read()
+
+    # Reads of every kind the parser knows: env.str, env.bool, env.int, env.db_url, os.environ.
+    for name in ("SECRET_KEY", "DEBUG", "GRIDCITY_DB_POOL_SIZE", "DATABASE_URL", "GRIDCITY_PORT"):
+        assert name in read, name
+    assert "GRIDCITY_PHOTO_MAX_BYTES" in read and "GRIDCITY_PHOTO_MAX_PIXELS" in read
+
+
+def test_every_variable_read_is_in_the_readme_and_every_one_listed_is_read():
+    read = _variables_read()
+    listed = _readme_variables()
+
+    undocumented = {name: sorted(files) for name, files in read.items() if name not in listed}
+    never_read = sorted(listed - set(read))
+
+    assert undocumented == {}, "read but missing from the README's configuration table"
+    assert never_read == [], "in the README's configuration table but read nowhere"
+
+
+def test_the_photo_limits_come_from_the_environment(tmp_path):
+    script = (
+        "from django.conf import settings; from cases.photos import photo_limits; "
+        "from PIL import Image; "
+        "print(settings.GRIDCITY_PHOTO_MAX_BYTES, settings.GRIDCITY_PHOTO_MAX_PIXELS, "
+        "photo_limits()[:2], Image.MAX_IMAGE_PIXELS)"
+    )
+    done = run_manage(
+        "shell",
+        "-c",
+        script,
+        env_extra={
+            "GRIDCITY_VAR_DIR": str(tmp_path),
+            "GRIDCITY_PHOTO_MAX_BYTES": "123456",
+            "GRIDCITY_PHOTO_MAX_PIXELS": "2000000",
+        },
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "123456 2000000 (123456, 2000000) 2000000"
