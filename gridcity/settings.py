@@ -399,7 +399,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gridcity.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "gridcity.api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["gridcity.api.filters.FilterWhenAskedBackend"],
     # Strict JSON (gridcity.jsonsafe): no NaN, 1e400, lone surrogate, NUL or 64+ levels; no NUL
@@ -426,6 +426,12 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "cases.models.Status",
         "ShiftStatusEnum": "patrol.models.ShiftStatus",
     },
+    # Fields a model allows to be null are nullable in the schema too; each operation lists its
+    # error answers with the error body (gridcity.api.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "gridcity.api.schema.drop_unused_components",
+    ],
 }
 
 # --- Maps -----------------------------------------------------------------------------------

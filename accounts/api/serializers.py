@@ -29,7 +29,7 @@ class LoginUserSerializer(serializers.Serializer):
     username = serializers.CharField()
     name = serializers.SerializerMethodField()
     role = serializers.CharField()
-    department = serializers.CharField(source="department.code", default=None)
+    department = serializers.CharField(source="department.code", default=None, allow_null=True)
     grids = serializers.SerializerMethodField()
 
     def get_name(self, user: User) -> str:
@@ -67,8 +67,8 @@ class MeSerializer(serializers.Serializer):
     role = serializers.CharField()
     role_display = serializers.CharField(source="get_role_display")
     department = DepartmentBriefSerializer(allow_null=True)
-    street = serializers.CharField(source="street.code", default=None)
-    district = serializers.CharField(source="district.code", default=None)
+    street = serializers.CharField(source="street.code", default=None, allow_null=True)
+    district = serializers.CharField(source="district.code", default=None, allow_null=True)
     grids = AssignedGridSerializer(source="current_assignments", many=True)
 
     def get_name(self, user: User) -> str:

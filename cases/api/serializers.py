@@ -15,7 +15,7 @@ from gridcity.coords import CRS_CHOICES
 
 
 class ItemSerializer(serializers.ModelSerializer):
-    department = serializers.CharField(source="department.code", default=None)
+    department = serializers.CharField(source="department.code", default=None, allow_null=True)
     limits = serializers.SerializerMethodField()
 
     class Meta:
@@ -86,9 +86,9 @@ class CaseListSerializer(serializers.ModelSerializer):
 
     item = serializers.CharField(source="item.code")
     item_name = serializers.CharField(source="item.name")
-    grid = serializers.CharField(source="grid.code", default=None)
-    street = serializers.CharField(source="street.code", default=None)
-    department = serializers.CharField(source="department.code", default=None)
+    grid = serializers.CharField(source="grid.code", default=None, allow_null=True)
+    street = serializers.CharField(source="street.code", default=None, allow_null=True)
+    department = serializers.CharField(source="department.code", default=None, allow_null=True)
     location = serializers.SerializerMethodField()
 
     class Meta:
@@ -214,10 +214,10 @@ class CaseDetailSerializer(CaseListSerializer):
 
     to_representation = serializers.ModelSerializer.to_representation
 
-    community = serializers.CharField(source="community.code", default=None)
-    assignee = serializers.CharField(source="assignee.username", default=None)
-    verifier = serializers.CharField(source="verifier.username", default=None)
-    master = serializers.CharField(source="master.number", default=None)
+    community = serializers.CharField(source="community.code", default=None, allow_null=True)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
+    verifier = serializers.CharField(source="verifier.username", default=None, allow_null=True)
+    master = serializers.CharField(source="master.number", default=None, allow_null=True)
     timeline = TransitionSerializer(many=True)
     photos = PhotoSerializer(many=True)
     contact = serializers.SerializerMethodField()
@@ -308,7 +308,7 @@ class PhotoInputSerializer(serializers.Serializer):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    case = serializers.CharField(source="case.number", default=None)
+    case = serializers.CharField(source="case.number", default=None, allow_null=True)
 
     class Meta:
         model = Notification

@@ -269,6 +269,7 @@ class CaseActionApi(ServiceErrorsMixin, APIView):
     def get_serializer_class(self):  # for the schema
         return ACTIONS[self.action_name][0]
 
+    @extend_schema(responses=s.CaseDetailSerializer)
     def post(self, request, number: str):
         case = _visible_case(request, number)
         input_class, call = ACTIONS[self.action_name]

@@ -105,11 +105,17 @@ class FeatureCursorPagination(CursorPagination):
         )
 
     def get_paginated_response_schema(self, schema):
+        # drf-spectacular's rest_framework_gis contrib hands over its FeatureCollection
+        # component (``<Feature>List``); a page's features are that component's features.
+        items = schema.get("items", schema)
+        ref = items.get("$ref", "")
+        if ref.endswith("List"):
+            items = {"$ref": ref.removesuffix("List")}
         return {
             "type": "object",
             "properties": {
                 "type": {"type": "string", "enum": ["FeatureCollection"]},
-                "features": {"type": "array", "items": schema.get("items", schema)},
+                "features": {"type": "array", "items": items},
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
             },
