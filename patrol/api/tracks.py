@@ -49,9 +49,10 @@ class _JsonWhateverAccepted(DefaultContentNegotiation):
 
 
 def _rows(track: Track) -> list[dict]:
-    """The fixes as the writers read them: exact times (from ms), NaN as absent."""
-    altitude = [None if v != v else v for v in track.altitude.tolist()]
-    speed = [None if v != v else v for v in track.speed.tolist()]
+    """The fixes as the writers read them: exact times (from ms), NaN as absent, and so is
+    ±Infinity, which rows stored before uploads were checked may hold (v - v is NaN for both)."""
+    altitude = [v if v - v == 0 else None for v in track.altitude.tolist()]
+    speed = [v if v - v == 0 else None for v in track.speed.tolist()]
     return [
         {"t": from_ms(ms), "lon": lon, "lat": lat, "altitude": alt, "speed": v}
         for ms, lon, lat, alt, v in zip(

@@ -302,6 +302,10 @@ def test_a_track_holding_infinity_from_before_is_still_served(client, people, no
     assert response.status_code == 200
     last = response.json()["features"][-1]["properties"]
     assert (last["heading"], last["altitude"]) == (None, None)
+    gpx = client.get(f"/api/v1/patrol/shifts/{shift_id}/track.gpx")
+    assert gpx.status_code == 200
+    assert b"inf</" not in gpx.content  # no <ele>-inf</ele>
+    assert client.get(f"/api/v1/patrol/shifts/{shift_id}/track.geojson").status_code == 200
 
 
 # --- 2. JSON: depth, surrogates, NUL, size ------------------------------------------------
