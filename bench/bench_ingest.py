@@ -250,13 +250,14 @@ def _sqlite_row(row: tuple) -> tuple:
     return tuple(values)
 
 
+# The same columns as _points_insert writes, the two flags of each fix included.
 _COPY_INSERT = f"""
 WITH stored AS (
-    INSERT INTO patrol_trackpoint ({COLUMNS})
+    INSERT INTO patrol_trackpoint ({COLUMNS}, segment_start, time_from_server)
     SELECT shift_id, inspector_id, to_timestamp(ms::float8 / 1000), received_at,
            ST_SetSRID(ST_MakePoint(lon, lat), 4326), NULLIF(accuracy, 'NaN'),
            NULLIF(speed, 'NaN'), NULLIF(heading, 'NaN'), NULLIF(altitude, 'NaN'),
-           NULLIF(battery, 'NaN'), mock, client_id
+           NULLIF(battery, 'NaN')::int2, mock, client_id, segment_start, time_from_server
     FROM patrol_incoming
     ON CONFLICT (inspector_id, t) DO NOTHING
     RETURNING shift_id
@@ -286,7 +287,7 @@ def write_copy_then_insert(arrays, received_at) -> float:
             "CREATE TEMP TABLE IF NOT EXISTS patrol_incoming (shift_id int8, inspector_id int8, "
             "ms int8, received_at timestamptz, lon float8, lat float8, accuracy float8, "
             "speed float8, heading float8, altitude float8, battery float8, mock bool, "
-            "client_id text) ON COMMIT DELETE ROWS"
+            "client_id text, segment_start bool, time_from_server bool) ON COMMIT DELETE ROWS"
         )
     started = time.perf_counter()
     for inspector_id, shift_ids, fixes in arrays:
@@ -304,6 +305,8 @@ def write_copy_then_insert(arrays, received_at) -> float:
                 ),
                 fixes.mock.tolist(),
                 fixes.client_id.tolist(),
+                [False] * len(shift_ids),
+                [False] * len(shift_ids),
             ]
             with cursor.cursor.copy("COPY patrol_incoming FROM STDIN") as copy:
                 for row in zip(*columns, strict=True):
