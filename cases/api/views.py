@@ -323,7 +323,13 @@ class CasePhotoApi(ServiceErrorsMixin, APIView):
 class CasePhotoFileApi(APIView):
     """A photo's display copy or thumbnail, to whoever may see the case (never the original)."""
 
-    @extend_schema(responses={(200, "image/jpeg"): bytes})
+    @extend_schema(
+        responses={(200, "image/jpeg"): bytes},
+        parameters=[
+            OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH),
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=["display", "thumbnail"]),
+        ],
+    )
     def get(self, request, number: str, pk: int, kind: str):
         case = _visible_case(request, number)
         photo = get_object_or_404(CasePhoto.objects.filter(case=case), pk=pk)

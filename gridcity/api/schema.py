@@ -92,6 +92,11 @@ class AutoSchema(openapi.AutoSchema):
                 schema=ERROR_SCHEMA,
             )
         )
+        for parameter in operation.get("parameters", []):
+            described = parameter.get("schema", {})
+            if parameter["in"] == "path" and described.get("type") == "string":
+                # Django's ``<str:…>`` converter: one path segment, never empty, never a slash.
+                described.setdefault("pattern", "^[^/]+$")
         responses = operation.setdefault("responses", {})
         for code in self._error_codes(operation):
             answer = responses.setdefault(code, {})

@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -135,7 +135,10 @@ class LocateApi(APIView):
 
     @extend_schema(
         parameters=[s.LocateQuerySerializer],
-        responses={200: s.LocationSerializer},
+        responses={
+            200: s.LocationSerializer,
+            404: OpenApiResponse(description="not_found: the point lies in no work grid"),
+        },
     )
     def get(self, request):
         query = s.LocateQuerySerializer(data=request.query_params)
