@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+handler404 = "gridcity.api.errors.handler404"  # JSON under /api/, the page elsewhere
 # No URL serves MEDIA_ROOT, whatever DEBUG says: case photos are evidence with personal data,
 # served only through the permission-checked photo endpoints, and the originals never.

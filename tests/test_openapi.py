@@ -238,3 +238,13 @@ def test_what_the_api_answers_conforms_to_the_schema(client, people, contract):
         )
         checked += 1
     assert checked > 200
+
+
+def test_an_api_url_no_route_matches_is_a_404_in_the_error_shape(client, db):
+    response = client.get("/api/v1/patrol/shifts/not-a-number/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert "application/json" not in page["Content-Type"]

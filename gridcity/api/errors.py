@@ -1,8 +1,9 @@
 """One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``."""
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -62,3 +63,11 @@ def not_found(message: str | None = None) -> Response:
     return Response(
         error_body("not_found", message or _("Not found.")), status=status.HTTP_404_NOT_FOUND
     )
+
+
+def handler404(request, exception):
+    """A URL under /api/ that no route matches (``/api/v1/patrol/shifts/abc/``) answers in the
+    API's error shape, as the schema says every 404 does; pages keep Django's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return defaults.page_not_found(request, exception)
