@@ -261,6 +261,27 @@ class CaseDetailSerializer(CaseListSerializer):
         return {"amount": e.amount, "unit": e.unit, "reason": e.reason, "at": e.requested_at}
 
 
+class CaseCreatedSerializer(CaseDetailSerializer):
+    """The answer to a report: the case, and the open cases of its item nearby (the schema's
+    description of what the create view adds)."""
+
+    possible_duplicates = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="numbers of open cases of the same item nearby that the caller may open",
+    )
+    possible_duplicates_hidden = serializers.IntegerField(
+        read_only=True, help_text="how many more there are that the caller may not open"
+    )
+
+    class Meta(CaseDetailSerializer.Meta):
+        fields = [
+            *CaseDetailSerializer.Meta.fields,
+            "possible_duplicates",
+            "possible_duplicates_hidden",
+        ]
+
+
 # --- transitions ---------------------------------------------------------------------------
 
 

@@ -108,7 +108,7 @@ class CaseListCreateApi(ServiceErrorsMixin, ListAPIView):
 
     @extend_schema(
         request=s.CaseCreateInputSerializer,
-        responses={201: s.CaseDetailSerializer, 200: s.CaseDetailSerializer},
+        responses={201: s.CaseCreatedSerializer, 200: s.CaseCreatedSerializer},
     )
     def post(self, request):
         if request.user.role == Role.STAFF:
