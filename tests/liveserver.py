@@ -142,12 +142,12 @@ class Server:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
 
-    def rss_kib(self) -> int:
-        """The server's resident memory (VmRSS), in KiB."""
+    def memory_kib(self, field: str = "VmRSS") -> int:
+        """The server's resident memory now (VmRSS) or at its highest so far (VmHWM), in KiB."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-        raise AssertionError("no VmRSS")
+        raise AssertionError(f"no {field}")
 
     def __enter__(self):
         self.process = subprocess.Popen(
