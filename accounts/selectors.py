@@ -13,7 +13,7 @@ from functools import cache
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import FilteredRelation, Q, QuerySet
+from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import GridAssignment, Role, User
@@ -168,50 +168,56 @@ def grids_of(inspector: User, at: datetime | None = None) -> QuerySet[WorkGrid]:
 
 
 @cache
-def _me_rows() -> QuerySet:
-    """The /me/ query without its user: built once, cloned per call (building it is most of
-    its cost; a queryset is never evaluated here, so nothing is cached but the recipe)."""
-    return (
-        User.objects.annotate(
-            open=FilteredRelation(
-                "grid_assignments", condition=Q(grid_assignments__valid_to__isnull=True)
-            )
+def _me_sql(department: bool, street: bool, district: bool) -> str:
+    """The /me/ statement for a user with these links: one index lookup per part, glued with
+    UNION ALL. The user's own row is already at hand (the token check read it), so no part
+    joins it, and PostgreSQL plans a few primary-key lookups in a fraction of what planning
+    the former six-table outer join cost on every call (≈ 1.5 ms, most of /me/)."""
+    from accounts.models import Department
+    from gridcity.models import District
+
+    parts = []
+    if department:
+        parts.append(
+            f"SELECT 'department', code, name FROM {Department._meta.db_table} WHERE id = %s"
         )
-        .order_by("open__grid__code", "open__kind")
-        .values_list(
-            "department__code",
-            "department__name",
-            "street__code",
-            "district__code",
-            "open__grid__code",
-            "open__grid__name",
-            "open__kind",
-        )
+    if street:
+        parts.append(f"SELECT 'street', code, '' FROM {Street._meta.db_table} WHERE id = %s")
+    if district:
+        parts.append(f"SELECT 'district', code, '' FROM {District._meta.db_table} WHERE id = %s")
+    parts.append(
+        f"SELECT a.kind, g.code, g.name FROM {GridAssignment._meta.db_table} a "
+        f"JOIN {WorkGrid._meta.db_table} g ON g.id = a.grid_id "
+        "WHERE a.inspector_id = %s AND a.valid_to IS NULL"
     )
+    return " UNION ALL ".join(parts)
 
 
 def me_profile(user: User) -> dict:
     """What ``GET /api/v1/me/`` answers: the user, role, department, area and current grids.
 
-    One query whatever the number of grids (a row per open assignment, the user's department,
-    street and district codes on each), plain values: no model instances, no geometry.
+    One query whatever the number of grids (the user's department, street and district codes
+    and a row per open assignment), plain values: no model instances, no geometry.
     """
-    rows = list(_me_rows().filter(pk=user.pk))
-    department_code, department_name, street, district = rows[0][:4]
+    links = [user.department_id, user.street_id, user.district_id]
+    params = [pk for pk in links if pk is not None] + [user.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_me_sql(*(pk is not None for pk in links)), params)
+        rows = cursor.fetchall()
+    found = {kind: (code, name) for kind, code, name in rows if kind in _ME_LINKS}
+    grids = sorted((code, kind, name) for kind, code, name in rows if kind not in _ME_LINKS)
+    department = found.get("department")
     return {
         "id": user.pk,
         "username": user.get_username(),
         "name": user.get_full_name() or user.get_username(),
         "role": user.role,
         "role_display": str(user.get_role_display()),
-        "department": (
-            {"code": department_code, "name": department_name} if department_code else None
-        ),
-        "street": street,
-        "district": district,
-        "grids": [
-            {"code": code, "name": name, "kind": kind}
-            for *_area, code, name, kind in rows
-            if code is not None
-        ],
+        "department": {"code": department[0], "name": department[1]} if department else None,
+        "street": found["street"][0] if "street" in found else None,
+        "district": found["district"][0] if "district" in found else None,
+        "grids": [{"code": code, "name": name, "kind": kind} for code, kind, name in grids],
     }
+
+
+_ME_LINKS = frozenset({"department", "street", "district"})

@@ -2,9 +2,11 @@
 
 Both are called through the URL resolver's view function with a RequestFactory request that
 carries ``Authorization: Token …``, so both pay for knox's token check and nothing else in
-common differs. Target: /me/ takes no more than twice the bare view.
+common differs. Target: /me/ takes no more than twice the bare view, on PostGIS (production's
+database: ``DATABASE_URL=postgis://… bench/run.py me``); the line names the database it ran on.
 """
 
+from django.db import connection
 from django.test import RequestFactory
 from django.urls import resolve
 from knox.models import get_token_model
@@ -52,7 +54,7 @@ def measure(label: str, user: User):
         _instance.delete()
     ratio = me_s / bare_s
     yield line(
-        f"GET /api/v1/me/ ({label})",
+        f"GET /api/v1/me/ ({label}, {connection.vendor})",
         f"{me_s / N * 1e3:.2f} ms",
         f"bare token-authenticated view {bare_s / N * 1e3:.2f} ms",
         ratio,
