@@ -536,6 +536,14 @@ class CasePhoto(models.Model):
         ordering = ["case_id", "uploaded_at", "id"]
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
+        indexes = [
+            # The few photos still waiting for their copies (cases_photo_copies_catch_up).
+            models.Index(
+                fields=["uploaded_at"],
+                condition=Q(display="") | Q(thumbnail=""),
+                name="cases_photo_unprocessed_idx",
+            )
+        ]
 
 
 class Notification(models.Model):

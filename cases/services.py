@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -1017,6 +1017,37 @@ def _photo_derivatives_later(photo_id: int) -> None:
         logging.getLogger("gridcity.cases").warning(
             "could not queue the copies of photo %s", photo_id, exc_info=True
         )
+
+
+# A photo whose copies were not made this long after its upload (the task was never queued, or
+# its worker died) is picked up by the periodic catch-up; one older than a week is left alone.
+PHOTO_COPIES_GRACE = timedelta(minutes=2)
+PHOTO_COPIES_GIVE_UP = timedelta(days=7)
+
+
+def case_photo_copies_catch_up(*, now: datetime | None = None, limit: int = 50) -> int:
+    """Make the missing copies of photos whose task never ran (the broker could not take it
+    when they were uploaded, or the worker died); how many photos got them. Run by beat; a
+    photo that cannot be read is logged and skipped, and tried again next time."""
+    from cases.models import CasePhoto
+
+    now = now or timezone.now()
+    waiting = (
+        CasePhoto.objects.filter(Q(display="") | Q(thumbnail=""))
+        .filter(uploaded_at__lte=now - PHOTO_COPIES_GRACE)
+        .filter(uploaded_at__gte=now - PHOTO_COPIES_GIVE_UP)
+        .order_by("uploaded_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    made = 0
+    for photo_id in list(waiting):
+        try:
+            made += case_photo_derivatives(photo_id=photo_id)
+        except Exception:
+            logging.getLogger("gridcity.cases").warning(
+                "copies of photo %s failed", photo_id, exc_info=True
+            )
+    return made
 
 
 def case_photo_derivatives(*, photo_id: int) -> bool:

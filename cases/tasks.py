@@ -30,3 +30,9 @@ def notifications_deliver_task(outbox_ids: list[int]) -> int:
 def notifications_drain_task() -> int:
     """Every due notification of the outbox: a first try never queued, and the retries."""
     return notify.outbox_drain()
+
+
+@shared_task
+def case_photo_copies_catch_up_task() -> int:
+    """The copies of photos whose own task never ran."""
+    return services.case_photo_copies_catch_up()

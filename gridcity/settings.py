@@ -269,6 +269,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "cases.tasks.notifications_drain_task",
         "schedule": 60.0,
     },
+    # Photos whose thumbnail and display copy were never made (their task was lost).
+    "cases-photo-copies-catch-up": {
+        "task": "cases.tasks.case_photo_copies_catch_up_task",
+        "schedule": 300.0,
+    },
 }
 
 # --- Cases ----------------------------------------------------------------------------------
