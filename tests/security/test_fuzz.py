@@ -9,6 +9,7 @@ the examples of a route with a path parameter name objects that exist (the case,
 a grid, a checkpoint), so the fuzz reaches the views and not only their 404.
 """
 
+import contextlib
 import uuid
 
 import pytest
@@ -47,10 +48,12 @@ CHECKS = [
 ]
 
 
-@pytest.fixture
-def wsgi_app():
+@contextlib.contextmanager
+def wsgi_app_in_test_transaction():
     """Django's WSGI handler inside the test's transaction: as Django's test client does, the
-    connection is not closed at the end of each request."""
+    connection is not closed at the end of each request (on PostgreSQL that would end the
+    test's transaction). The test client connects the closing again after each of its own
+    requests, so this holds only while no test-client request is made."""
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
@@ -61,7 +64,7 @@ def wsgi_app():
 
 
 @pytest.mark.parametrize("persona", PERSONAS, ids=lambda p: p or "anonymous")
-def test_no_operation_answers_5xx_or_outside_the_schema(persona, people, client, wsgi_app):
+def test_no_operation_answers_5xx_or_outside_the_schema(persona, people, client):
     world = seed_api_world(people)
     token = world["tokens"].get(persona)
     # Uncompressed answers: the WSGI client does not undo the GZip middleware.
@@ -80,7 +83,15 @@ def test_no_operation_answers_5xx_or_outside_the_schema(persona, people, client,
         "code": people.grid_a.code,
         "kind": "display",
     }
-    contract = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app)
+    checkpoint = people.grid_a.checkpoints.first().code
+    with wsgi_app_in_test_transaction() as app:
+        contract = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
+        failures = fuzz(contract, headers, real, checkpoint)
+    assert not failures, "\n\n".join(failures)
+
+
+def fuzz(contract, headers: dict, real: dict, checkpoint: str) -> list[str]:
+    """Every operation's examples; the failures found, one entry an operation."""
     failures = []
     for result in contract.get_all_operations():
         operation = result.ok()
@@ -93,7 +104,7 @@ def test_no_operation_answers_5xx_or_outside_the_schema(persona, people, client,
         if names:
             given_real = {name: real[name] for name in names if name in real}
             if operation.path.startswith("/api/v1/checkpoints/"):
-                given_real["code"] = people.grid_a.checkpoints.first().code
+                given_real["code"] = checkpoint
             strategies.append(operation.as_strategy(path_parameters=given_real))
 
         @given(case=st.one_of(strategies))
@@ -110,7 +121,9 @@ def test_no_operation_answers_5xx_or_outside_the_schema(persona, people, client,
 
         try:
             call()
+        except KeyboardInterrupt:
+            raise
         except BaseException as exc:  # schemathesis' FailureGroup: go on, report them all
             found = "\n".join(str(e) for e in getattr(exc, "exceptions", [exc]))
             failures.append(f"{operation.method.upper()} {operation.path}: {found}")
-    assert not failures, "\n\n".join(failures)
+    return failures
