@@ -76,6 +76,8 @@ def test_conflicts_forbidden_and_lockouts_are_where_the_views_give_them(schema):
     assert {"403", "404", "409"} <= dispatch.keys()
     assert "409" in paths["/api/v1/patrol/shifts/"]["post"]["responses"]
     assert "429" in paths["/api/v1/auth/token/"]["post"]["responses"]
+    assert "404" in paths["/api/v1/patrol/inspectors/"]["get"]["responses"]  # no such area
+    assert "404" in paths["/api/v1/locate/"]["get"]["responses"]  # a point in no grid
     # Open to anyone: no permission to be refused, but a bad token is still a 401.
     grids = paths["/api/v1/grids/"]["get"]["responses"]
     assert "403" not in grids

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -263,7 +263,10 @@ class InspectorSummaryApi(APIView):
 
     @extend_schema(
         parameters=[s.InspectorSummaryQuerySerializer],
-        responses=s.InspectorSummarySerializer,
+        responses={
+            200: s.InspectorSummarySerializer,
+            404: OpenApiResponse(description="not_found: no area with the code given"),
+        },
     )
     def get(self, request):
         given = s.InspectorSummaryQuerySerializer(data=request.query_params)
