@@ -4,7 +4,7 @@ PostgreSQL's text cannot hold U+0000: a ``%00`` that reaches a query (``/api/v1/
 ``?item=0101%00`` read by a slug field) is an error from the database driver, a 500. Forms and
 DRF's character fields refuse it, but not every parameter goes through one (path converters,
 slug lookups, cursors), so it is refused here once for every URL: a 400 naming the parameter,
-in the API's error shape under ``/api/``.
+in the API's error shape wherever machines call (the API and the positioning apps' endpoints).
 """
 
 from urllib.parse import parse_qsl
@@ -13,6 +13,9 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from gridcity.api.errors import error_body
+
+# Where the callers are programs that read the API's error shape, not people.
+MACHINE_PREFIXES = ("/api/", "/osmand", "/owntracks")
 
 
 def _nul_parameter(request) -> str | None:
@@ -37,7 +40,7 @@ class NulRefusedMiddleware:
         if field is None:
             return self.get_response(request)
         message = _("A NUL character is not allowed.")
-        if request.path_info.startswith("/api/"):
+        if request.path_info.startswith(MACHINE_PREFIXES):
             body = error_body("invalid", f"{field}: {message}", {field: [message]})
             return JsonResponse(body, status=400)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

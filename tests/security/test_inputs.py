@@ -556,6 +556,15 @@ def test_a_nul_in_the_url_is_a_400_naming_it(client, people, taxonomy, path, fie
     assert client.get("/api/v1/cases/").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/osmand/?id=abcdefgh%00&lat=1&lon=1", "/owntracks/?u=a%00&d=b"])
+def test_a_nul_in_a_positioning_app_url_is_a_400_in_the_error_shape(client, path):
+    """The apps' endpoints answer programs: the refusal is JSON naming the parameter."""
+    response = client.post(path, b"", content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert list(response.json()["error"]["fields"]) == [path.split("?")[1].split("=")[0]]
+
+
 def test_a_nul_in_a_page_url_is_a_plain_400(client):
     response = client.get("/accounts/login/?next=%00")
     assert response.status_code == 400
