@@ -151,8 +151,10 @@ class TrackPoint(models.Model):
         return f"{self.inspector_id} {self.t.isoformat()}"
 
 
-# The shortest device identifier a Tracker may be registered with (Tracker.clean).
-TRACKER_IDENTIFIER_MIN = 8
+# The shortest device identifier a Tracker may be registered with (Tracker.clean): long enough
+# that no app's default passes (Traccar Client draws 8 digits, its older apps 6, a tracker's
+# IMEI is 15), so every registration replaces the default with a random one.
+TRACKER_IDENTIFIER_MIN = 16
 
 
 class Tracker(models.Model):

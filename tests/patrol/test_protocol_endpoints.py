@@ -584,13 +584,27 @@ def test_owntracks_takes_posts_only(client, owntracks):
 # --- registration -----------------------------------------------------------------------------
 
 
-def test_a_short_identifier_is_refused_at_registration(people):
-    tracker = Tracker(kind=Tracker.Kind.OSMAND, identifier="123456", inspector=people.inspector_a)
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "123456",  # the older Traccar Client apps' default: 6 random digits
+        "48241179",  # traccar/traccar-client lib/preferences.dart: nextInt(90000000) + 10000000
+        "868123456789012",  # a tracker's IMEI
+    ],
+)
+def test_an_app_default_identifier_is_refused_at_registration(people, identifier):
+    tracker = Tracker(kind=Tracker.Kind.OSMAND, identifier=identifier, inspector=people.inspector_a)
 
     with pytest.raises(ValidationError) as refused:
         tracker.full_clean()
 
     assert "identifier" in refused.value.message_dict
+
+
+def test_a_long_random_identifier_is_accepted_at_registration(people):
+    Tracker(
+        kind=Tracker.Kind.OSMAND, identifier="q8Zr2VbW5nTk0sXy", inspector=people.inspector_a
+    ).full_clean()
 
 
 def test_an_owntracks_identifier_is_user_slash_device(people):
