@@ -141,7 +141,8 @@ def _nullable(values: np.ndarray) -> list:
 class ShiftPointsApi(APIView):
     """The shift's track as GeoJSON: a LineString of its fixes in time order, and with
     ``?points=1`` each fix as a Point with its time (UTC), accuracy, speed, heading, altitude,
-    battery and mock flag. Two queries whatever the number of fixes."""
+    battery (whole percent), mock flag and whether the recording breaks before it
+    (``segment_start``). Two queries whatever the number of fixes."""
 
     @extend_schema(
         parameters=[OpenApiParameter("points", bool, description="each fix as a Point too")],
@@ -170,9 +171,12 @@ class ShiftPointsApi(APIView):
             times = np.datetime_as_string(track.ms.astype("datetime64[ms]"), timezone="UTC")
             columns = {
                 name: _nullable(getattr(track, name))
-                for name in ("accuracy", "speed", "heading", "altitude", "battery")
+                for name in ("accuracy", "speed", "heading", "altitude")
             }
+            # A whole percent, whichever database stored it (SpatiaLite's column is REAL).
+            columns["battery"] = [None if v is None else round(v) for v in _nullable(track.battery)]
             mock = track.mock.tolist()
+            breaks = track.segment_start.tolist()
             features += [
                 {
                     "type": "Feature",
@@ -181,6 +185,8 @@ class ShiftPointsApi(APIView):
                         "t": times[i],
                         **{name: values[i] for name, values in columns.items()},
                         "mock": mock[i],
+                        # The recording breaks before this fix: draw no line to it.
+                        "segment_start": bool(breaks[i]),
                     },
                 }
                 for i in range(len(xy))

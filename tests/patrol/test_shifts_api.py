@@ -1,6 +1,7 @@
 """Shifts over the API: starting and ending idempotently, who sees whose shifts, the list's
 filters and cost, a shift's track as GeoJSON, and the report computed when it ends."""
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -471,9 +472,24 @@ def test_a_shifts_track_is_a_linestring_of_its_fixes_in_time_order(client, peopl
         "speed": 0.4,
         "heading": None,
         "altitude": None,
-        "battery": 80.0,
+        "battery": 80,
         "mock": False,
+        "segment_start": False,
     }
+    assert isinstance(first["properties"]["battery"], int)
+
+
+def test_a_fix_after_a_recorded_break_says_so_in_the_track(client, people, now):
+    """The audit page draws no line across a GPX segment boundary: the fix says where."""
+    fixes = walk(people.grid_a, now - timedelta(minutes=10), 10)
+    fixes[6] = dataclasses.replace(fixes[6], segment_start=True)
+    track_points_ingest(inspector=people.inspector_a, fixes=fixes)
+    shift = Shift.objects.get()
+    client.force_login(people.supervisor)
+
+    points = client.get(f"/api/v1/patrol/shifts/{shift.pk}/points/?points=1").json()["features"]
+
+    assert [p["properties"]["segment_start"] for p in points[1:]] == [i == 6 for i in range(10)]
 
 
 def test_the_track_costs_the_same_queries_for_few_or_many_fixes(client, people, now):
