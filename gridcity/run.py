@@ -129,6 +129,18 @@ class Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
 
+    @staticmethod
+    def _wait_group_gone(process: subprocess.Popen, timeout: float = 2.0) -> None:
+        """A signal is delivered after ``killpg`` returns: wait (briefly) until the group is
+        empty, so that nothing is left running once the supervisor has returned."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.05)
+
     def _reap(self, child: Child, now: float) -> None:
         process = child.process
         returncode = process.poll()
@@ -191,6 +203,7 @@ class Supervisor:
                 # SIGKILL the group even when its leader has gone: its pool may not have.
                 self._kill_group(child.process, signal.SIGKILL)
                 child.process.wait()
+                self._wait_group_gone(child.process)
                 if child.output is not None:
                     child.output.join(timeout=2)
         self.log("stopped")
