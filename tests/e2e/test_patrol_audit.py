@@ -250,3 +250,22 @@ def test_the_command_centre_gets_the_not_allowed_page(patrolled, live_server, br
     assert "无权" in browser.find_element(By.TAG_NAME, "main").text or "不允许" in (
         browser.find_element(By.TAG_NAME, "main").text
     )
+
+
+def test_the_track_is_not_drawn_across_a_recorded_break(patrolled, live_server, browser):
+    """A GPX file's second segment starts with a break: the line stops there and starts again."""
+    from patrol.models import TrackPoint
+
+    people, shift, fixes = patrolled
+    middle = TrackPoint.objects.filter(shift=shift).order_by("t")[len(fixes) // 2]
+    TrackPoint.objects.filter(pk=middle.pk).update(segment_start=True)
+    log_in(browser, live_server, people.supervisor)
+    open_audit(browser, live_server, people, shift)
+
+    buttons = browser.find_elements(By.CSS_SELECTOR, ".inspector-button")
+    [walked] = [b for b in buttons if "inspector-a" in b.text]
+    walked.click()
+    wait_drawn(browser)
+
+    [line] = browser.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane svg path.audit-track")
+    assert line.get_attribute("d").count("M") == 2

@@ -334,7 +334,7 @@
   // ---------------------------------------------------------------------------------------
   // One shift: track, grids, stops, checkpoints, figures, playback.
 
-  const track = { t: [], ll: [] };  // epoch seconds and [lat, lon] of every fix
+  const track = { t: [], ll: [], brk: [] };  // epoch seconds, [lat, lon] and "a break before" of every fix
   let shiftSeq = 0;
 
   function clearShift() {
@@ -344,6 +344,7 @@
     for (const key of ['grids', 'track', 'checkpoints', 'stops', 'cursor']) layers[key].clearLayers();
     track.t = [];
     track.ll = [];
+    track.brk = [];
     $('playback').hidden = true;
     $('audit-map-empty').hidden = false;
     $('audit-figures-body').hidden = true;
@@ -379,6 +380,7 @@
     for (const f of points.features.slice(1)) {
       track.t.push(Date.parse(f.properties.t) / 1000);
       track.ll.push([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+      track.brk.push(Boolean(f.properties.segment_start));
     }
     drawGrids(grids.filter(Boolean));
     drawTrack();
@@ -401,11 +403,22 @@
     }
   }
 
+  // The track as its recorded segments: no line is drawn across a break (a new GPX segment).
+  function trackParts() {
+    const parts = [];
+    track.ll.forEach((ll, i) => {
+      if (i === 0 || track.brk[i]) parts.push([]);
+      parts[parts.length - 1].push(ll);
+    });
+    return parts;
+  }
+
   function drawTrack() {
     if (track.ll.length > 1) {
+      const parts = trackParts();
       // A white casing under the line keeps it readable over any grid or tile.
-      layers.track.addLayer(L.polyline(track.ll, { color: '#fff', weight: 7, opacity: 0.85, interactive: false, className: 'audit-track-casing' }));
-      layers.track.addLayer(L.polyline(track.ll, { color: COLOURS.track, weight: 3.5, opacity: 0.95, className: 'audit-track' }));
+      layers.track.addLayer(L.polyline(parts, { color: '#fff', weight: 7, opacity: 0.85, interactive: false, className: 'audit-track-casing' }));
+      layers.track.addLayer(L.polyline(parts, { color: COLOURS.track, weight: 3.5, opacity: 0.95, className: 'audit-track' }));
     }
     if (track.ll.length) {
       const ends = [[0, S.start, '#2b8a3e'], [track.ll.length - 1, S.end, '#343a40']];
@@ -546,7 +559,8 @@
     place(track.t[0]);
   }
 
-  // The position at time t: between the fixes around it, linearly, unless a gap lies between.
+  // The position at time t: between the fixes around it, linearly, unless a gap or a recorded
+  // break lies between.
   function positionAt(t) {
     const times = track.t;
     let lo = 0, hi = times.length - 1;
@@ -557,7 +571,7 @@
       if (times[mid] <= t) lo = mid; else hi = mid;
     }
     const span = times[hi] - times[lo];
-    if (span <= 0 || span > GAP_S) return track.ll[lo];
+    if (span <= 0 || span > GAP_S || track.brk[hi]) return track.ll[lo];
     const f = (t - times[lo]) / span;
     const [a, b] = [track.ll[lo], track.ll[hi]];
     return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f];
