@@ -681,7 +681,9 @@ def _utc(value: Any) -> datetime:
 
 
 def gpx_write(points: Iterable[Any], *, name: str = "", creator: str = "GridCity") -> str:
-    """GPX 1.1 text of one track with one segment of ``points``, in their order.
+    """GPX 1.1 text of one track of ``points``, in their order: one segment, and another from
+    each point whose ``segment_start`` is true (a break the recording made: what ``gpx_read``
+    reads back as segments).
 
     ``points`` are dicts (or objects, such as ``Fix``) with ``t`` (aware datetime, or epoch
     seconds), ``lon``, ``lat``, ``altitude`` (m, may be None) and ``speed`` (m/s, may be None).
@@ -702,6 +704,9 @@ def gpx_write(points: Iterable[Any], *, name: str = "", creator: str = "GridCity
     track.segments.append(segment)
     gpx.tracks.append(track)
     for point in points:
+        if _row(point, "segment_start") and segment.points:
+            segment = gpxpy.gpx.GPXTrackSegment()
+            track.segments.append(segment)
         trkpt = gpxpy.gpx.GPXTrackPoint(
             latitude=_row(point, "lat"),
             longitude=_row(point, "lon"),

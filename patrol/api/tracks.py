@@ -53,11 +53,10 @@ def _rows(track: Track) -> list[dict]:
     ±Infinity, which rows stored before uploads were checked may hold (v - v is NaN for both)."""
     altitude = [v if v - v == 0 else None for v in track.altitude.tolist()]
     speed = [v if v - v == 0 else None for v in track.speed.tolist()]
+    columns = (track.ms.tolist(), track.lon.tolist(), track.lat.tolist(), altitude, speed)
     return [
-        {"t": from_ms(ms), "lon": lon, "lat": lat, "altitude": alt, "speed": v}
-        for ms, lon, lat, alt, v in zip(
-            track.ms.tolist(), track.lon.tolist(), track.lat.tolist(), altitude, speed, strict=True
-        )
+        {"t": from_ms(ms), "lon": lon, "lat": lat, "altitude": alt, "speed": v, "segment_start": b}
+        for ms, lon, lat, alt, v, b in zip(*columns, track.segment_start.tolist(), strict=True)
     ]
 
 

@@ -425,6 +425,20 @@ def test_a_shift_exported_as_gpx_reads_back_to_the_same_points(client, people, s
     assert [f.speed for f in segment] == pytest.approx([0.4] * 120, abs=1e-3)
 
 
+def test_a_gpx_file_of_two_segments_exports_as_two_segments(client, people, gpx_file, track):
+    """Import, store and export keep the file's break: a reader of the export joins nothing."""
+    client.force_login(people.inspector_a)
+    with open(gpx_file, "rb") as upload:
+        assert client.post("/api/v1/patrol/gpx/", {"file": upload}).status_code in (200, 201)
+    shift = Shift.objects.get()
+
+    response = client.get(f"/api/v1/patrol/shifts/{shift.pk}/track.gpx")
+
+    first, second = gpx_read(response.content)
+    assert [len(first), len(second)] == [60, 60]
+    assert second[0].t == pytest.approx(track[60].t)
+
+
 def test_a_shift_exported_as_geojson_is_a_linestring_of_its_coordinates(client, people, shift):
     client.force_login(people.supervisor)  # the street's supervisor sees it too
 
