@@ -383,7 +383,9 @@ STORAGES = {
 }
 
 # --- Security (production values when DEBUG is off) -----------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The scheme a proxy says it received is believed only from a trusted proxy, like the address:
+# without one, any client could call a plain request secure.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if GRIDCITY_TRUSTED_PROXIES else None
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

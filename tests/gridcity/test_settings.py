@@ -202,3 +202,25 @@ def test_the_photo_limits_come_from_the_environment(tmp_path):
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "123456 2000000 (123456, 2000000) 2000000"
+
+
+def test_a_client_calls_a_request_secure_only_through_a_trusted_proxy(tmp_path):
+    """X-Forwarded-Proto is a header anyone can send: believed only as GRIDCITY_TRUSTED_PROXIES
+    says, like X-Forwarded-For."""
+    script = (
+        "from django.test import RequestFactory; "
+        "r = RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https'); print(r.is_secure())"
+    )
+
+    def secure(trusted: str) -> str:
+        done = run_manage(
+            "shell",
+            "-c",
+            script,
+            env_extra={"GRIDCITY_VAR_DIR": str(tmp_path), "GRIDCITY_TRUSTED_PROXIES": trusted},
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split("\n")[-2]
+
+    assert secure("0") == "False"
+    assert secure("1") == "True"
