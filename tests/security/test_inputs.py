@@ -70,7 +70,8 @@ _CHILD = textwrap.dedent(
     client = Client()
     client.force_login(admin)
     for url in sys.argv[1:]:
-        response = client.get(url, secure=True)  # DEBUG=0 redirects plain HTTP
+        # DEBUG=0 redirects plain HTTP; messages are asserted in English.
+        response = client.get(url, secure=True, headers={"accept-language": "en"})
         print(json.dumps([url, response.status_code, response.content.decode()[:300]]))
         sys.stdout.flush()
     """
