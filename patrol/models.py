@@ -16,6 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from patrol import trackers
+
 
 class ShiftStatus(models.TextChoices):
     OPEN = "open", _("on patrol")
@@ -157,16 +159,26 @@ class TrackPoint(models.Model):
 TRACKER_IDENTIFIER_MIN = 16
 
 
+class ProtocolKindField(models.CharField):
+    """``Tracker.kind``: its choices come from the registry of ``patrol.trackers`` and stay out
+    of the migration state, so that a new protocol module needs no migration. The admin's select
+    and ``full_clean()`` still offer and check the registered kinds."""
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        kwargs.pop("choices", None)
+        return name, "django.db.models.CharField", args, kwargs
+
+
 class Tracker(models.Model):
-    """A positioning app registered for an inspector: Traccar Client (OsmAnd protocol) or
-    OwnTracks. Their fixes carry only the device identifier, so the identifier must be
-    registered, and unrevoked, for anything to be stored."""
+    """A positioning app registered for an inspector: Traccar Client (OsmAnd protocol),
+    OwnTracks, Overland, or any protocol registered in ``patrol.trackers``. Their fixes carry
+    only the device identifier (or access token), so the identifier must be registered, and
+    unrevoked, for anything to be stored."""
 
-    class Kind(models.TextChoices):
-        OSMAND = "osmand", _("Traccar Client / OsmAnd")
-        OWNTRACKS = "owntracks", _("OwnTracks")
+    Kind = trackers.kind_choices()
 
-    kind = models.CharField(_("protocol"), max_length=12, choices=Kind)
+    kind = ProtocolKindField(_("protocol"), max_length=12, choices=Kind)
     identifier = models.CharField(_("device identifier"), max_length=128)
     inspector = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -208,10 +220,8 @@ class Tracker(models.Model):
                 )
                 % {"n": TRACKER_IDENTIFIER_MIN}
             )
-        if self.kind == self.Kind.OWNTRACKS:
-            user, _slash, device = self.identifier.partition("/")
-            if not user or not device or "/" in device:
-                errors.append(_("OwnTracks identifiers are user/device (X-Limit-U/X-Limit-D)."))
+        if (protocol := trackers.protocol(self.kind)) is not None:
+            errors += protocol.identifier_errors(self.identifier)
         if errors:
             raise ValidationError({"identifier": errors})
 

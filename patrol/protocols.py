@@ -9,9 +9,11 @@ GPX file is screened for depth and size before gpxpy builds it. Out: GPX 1.1 and
 track of stored points.
 
 Pure functions: bytes, strings and mappings in, values out. No database, no request objects;
-the views pass ``request.GET``, ``request.body`` and ``request.content_type`` (or the headers)
-and hand the fixes to ``patrol.services.track_points_ingest``, which checks the identifier
-against ``Tracker``, filters and stores.
+the protocol plug-ins in ``patrol.trackers`` pass ``request.GET``, ``request.body`` and
+``request.content_type`` (or the headers), and the one view of ``patrol.api.protocols`` checks
+the identifier against ``Tracker`` and hands the fixes to
+``patrol.services.track_points_ingest``, which filters and stores. Overland's reader lives in
+its plug-in, ``patrol.trackers.overland``, on the number, time and coordinate readers here.
 """
 
 from __future__ import annotations

@@ -246,6 +246,11 @@ MATRIX = {
         lambda p: {},
         {"POST": dict.fromkeys(PERSONAS, 400), "GET": dict.fromkeys(PERSONAS, 405)},
     ),
+    # Overland posts JSON with its access token; the matrix sends neither: a 400 alike.
+    "overland": (
+        lambda p: {},
+        {"POST": dict.fromkeys(PERSONAS, 400), "GET": dict.fromkeys(PERSONAS, 405)},
+    ),
     "schema": (lambda p: {}, {"GET": EVERYONE}),
     "swagger-ui": (lambda p: {}, {"GET": EVERYONE}),
 }
@@ -269,8 +274,8 @@ def merge_master(p) -> str:
     return case_at(p, "reported")
 
 
-# The API, and the positioning apps' endpoints at the root (/osmand/, /owntracks/).
-API_PREFIXES = ("api/", "osmand", "owntracks")
+# The API, and the positioning apps' endpoints at the root (/osmand/, /owntracks/, /overland/).
+API_PREFIXES = ("api/", "osmand", "owntracks", "overland")
 
 
 def api_url_names(patterns=None, prefix=""):

@@ -1,18 +1,21 @@
-"""The positioning apps' endpoints: OsmAnd (Traccar Client) at ``/osmand/`` and OwnTracks (HTTP
-mode) at ``/owntracks/``.
+"""The positioning apps' endpoints: one view for every protocol registered in
+``patrol.trackers`` (OsmAnd at ``/osmand/``, OwnTracks at ``/owntracks/``, Overland at
+``/overland/``…); the protocol reads the request and writes the app's answer, this view does
+the rest.
 
-Neither protocol carries a password or a token: a fix names its device, and the device
-identifier registered as a ``Tracker`` (admin) is the credential. So these views take no
-session and no token, are exempt from CSRF (no cookie is read, nothing a browser holds is
-trusted), and refuse an unknown or revoked identifier with a 403 before anything is stored.
-The identifier travels in every request: serve these over TLS, and register long random
-identifiers (``Tracker.clean`` refuses short ones).
+These protocols carry no password of GridCity's own: a fix names its device, and the identifier
+registered as a ``Tracker`` (admin) is the credential (Overland's access token is registered the
+same way). So these views take no session and no token, are exempt from CSRF (no cookie is read,
+nothing a browser holds is trusted), and refuse an unknown or revoked identifier with a 403
+before anything is stored. The identifier travels in every request: serve these over TLS, and
+register long random identifiers (``Tracker.clean`` refuses short ones).
 
 Every request of a registered app, with fixes or without (a heartbeat), records the tracker's
 last contact and battery (``services.tracker_contact``). The apps resend a request until it
-gets a 2xx, so what carries no fix — Traccar Client's stationary heartbeat, an OwnTracks
-zero-length POST — is answered 200, never 400. Bodies are read as strict JSON
-(``gridcity.jsonsafe``): NaN, 1e400, a lone surrogate or nesting past 64 levels is a 400.
+gets the answer they expect, so what carries no fix — Traccar Client's stationary heartbeat, an
+OwnTracks zero-length POST — is answered 200, never 400. Bodies are read as strict JSON
+(``gridcity.jsonsafe``): NaN, 1e400, a lone surrogate or nesting past 64 levels is a 400 naming
+the field, 413 past GRIDCITY_PATROL_MAX_BODY_BYTES; nothing is stored on a refusal.
 
 Plain Django views rather than DRF's: a handheld sends one request per fix, every 5–10 s, and
 needs none of DRF's authentication, content negotiation or parsers. The answers keep the API's
@@ -26,7 +29,8 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import re_path
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -38,8 +42,9 @@ from gridcity.api.errors import error_body
 from patrol import services
 from patrol.fixes import FixFormatError
 from patrol.models import Tracker
-from patrol.protocols import Reading, osmand_parse, owntracks_parse, owntracks_response
+from patrol.protocols import Reading
 from patrol.selectors import tracker_active
+from patrol.trackers import TrackerProtocol, protocols
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +100,21 @@ def _store(tracker: Tracker, reading: Reading, received: datetime) -> services.I
     return result
 
 
-class _ProtocolView(View):
+@method_decorator(csrf_exempt, name="dispatch")
+class TrackerPositionsApi(View):
+    """A registered protocol's endpoint: read, look the tracker up, store, answer.
+
+    400 naming the field for a request that cannot be read (or holds more than
+    GRIDCITY_PATROL_MAX_BATCH fixes), 413 for a body past the limit, 403 for an identifier that
+    is not registered under the protocol's kind or is revoked; otherwise the protocol's answer.
+    """
+
+    protocol: TrackerProtocol | None = None  # set by tracker_urls()
+
+    def dispatch(self, request, *args, **kwargs):
+        self.http_method_names = list(self.protocol.methods)
+        return super().dispatch(request, *args, **kwargs)
+
     def http_method_not_allowed(self, request, *args, **kwargs):
         response = _error(405, "method_not_allowed", _("Method %s not allowed.") % request.method)
         response["Allow"] = ", ".join(m.upper() for m in self._allowed_methods())
@@ -108,87 +127,34 @@ class _ProtocolView(View):
             raise RequestDataTooBig()
         return request.body
 
-
-@method_decorator(csrf_exempt, name="dispatch")
-class OsmAndPositionsApi(_ProtocolView):
-    """OsmAnd protocol, as Traccar Client (and OsmAnd's own tracker) send it: GET with query
-    parameters, a form POST, or Traccar Client 9's JSON body (``patrol.protocols.osmand_parse``).
-
-    200 with the counts of the ingestion — ``{"accepted", "duplicate", "rejected": {reason: n}}``
-    — whatever the filters made of the fixes: the app only checks for a 200, and one that got
-    anything else would send the same fix again for ever. A heartbeat without coordinates
-    (or with only cell and Wi-Fi data) is a 200 with zero counts: no fix, the last contact and
-    battery recorded. A fix without ``timestamp`` is stored at the time it was received,
-    marked so. 400 naming the parameter for a request that cannot be read, 403 for an
-    identifier that is not registered (kind ``osmand``) or is revoked; nothing stored either
-    way.
-    """
-
-    http_method_names = ["get", "post"]
-
-    def get(self, request: HttpRequest):
+    def get(self, request: HttpRequest) -> HttpResponse:
         received = timezone.now()
+        protocol = self.protocol
         try:
-            params, body = request.GET, b""
-            if request.content_type == "multipart/form-data":
-                # Not what Traccar Client sends, but what an HTML form or curl -F does.
-                params = params or request.POST
-            else:
-                body = self._body(request)
-            reading = osmand_parse(
-                params, body, request.content_type or "", received=received.timestamp()
+            reading = protocol.read(
+                request, body=lambda: self._body(request), received=received.timestamp()
             )
         except RequestDataTooBig:
             return _too_large()
         except FixFormatError as error:
             return _invalid(error)
         if len(reading.fixes) > settings.GRIDCITY_PATROL_MAX_BATCH:
-            return _too_many("location")
-        tracker = tracker_active(Tracker.Kind.OSMAND, reading.identifier)
-        if tracker is None:
-            return _refused(request, Tracker.Kind.OSMAND, reading.identifier)
-        result = _store(tracker, reading, received)
-        counts = result.as_dict()
-        return JsonResponse({key: counts[key] for key in ("accepted", "duplicate", "rejected")})
+            return _too_many(protocol.batch_field)
+        counts = services.IngestResult().as_dict()
+        if reading.identifier or reading.fixes or not protocol.anonymous_ok:
+            tracker = tracker_active(protocol.kind, reading.identifier)
+            if tracker is None:
+                return _refused(request, protocol.kind, reading.identifier)
+            counts = _store(tracker, reading, received).as_dict()
+        return protocol.answer(reading, counts)
 
     post = get
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class OwnTracksPositionsApi(_ProtocolView):
-    """OwnTracks in HTTP mode: a POST of one JSON message or a list of them
-    (``patrol.protocols.owntracks_parse``). The device is ``user/device`` from the
-    ``X-Limit-U``/``X-Limit-D`` headers the apps send, else from the ``?u=user&d=device``
-    query of the Recorder's URL form, else from the messages' ``topic``.
-
-    200 with ``[]`` (no messages for the app) once the locations are stored, or when the
-    request holds no location and names no device (a ``lwt``, a ``waypoint``…, or the
-    zero-length POST the apps send when a friend is deleted). 403 for a device that is not
-    registered (kind ``owntracks``) or is revoked, 400 naming the field for a body that cannot
-    be read. The app's HTTP Basic credentials, if it sends any, are not checked: the
-    registered identifier is the credential, as for OsmAnd.
-    """
-
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest):
-        received = timezone.now()
-        try:
-            reading = owntracks_parse(
-                self._body(request),
-                user=request.headers.get("X-Limit-U", ""),
-                device=request.headers.get("X-Limit-D", ""),
-                query=request.GET,
-            )
-        except RequestDataTooBig:
-            return _too_large()
-        except FixFormatError as error:
-            return _invalid(error)
-        if len(reading.fixes) > settings.GRIDCITY_PATROL_MAX_BATCH:
-            return _too_many("body")
-        if reading.identifier:
-            tracker = tracker_active(Tracker.Kind.OWNTRACKS, reading.identifier)
-            if tracker is None:
-                return _refused(request, Tracker.Kind.OWNTRACKS, reading.identifier)
-            _store(tracker, reading, received)
-        return JsonResponse(owntracks_response(), safe=False)
+def tracker_urls() -> list:
+    """``/<kind>/`` for every registered protocol, with or without the trailing slash (a POST
+    to a URL without it could not be redirected), named by its kind."""
+    return [
+        re_path(rf"^{p.kind}/?$", TrackerPositionsApi.as_view(protocol=p), name=p.kind)
+        for p in protocols()
+    ]
