@@ -40,7 +40,10 @@ ROUTE_LIMITS: list[tuple[re.Pattern, Callable[[], int]]] = [
         lambda: settings.GRIDCITY_PHOTO_MAX_BYTES + MULTIPART_SLACK,
     ),
     (re.compile(r"^/api/v1/patrol/points/?$"), lambda: settings.GRIDCITY_PATROL_MAX_BODY_BYTES),
-    (re.compile(r"^/(osmand|owntracks)/?$"), lambda: settings.GRIDCITY_PATROL_MAX_BODY_BYTES),
+    (
+        re.compile(r"^/(osmand|owntracks|overland)/?$"),
+        lambda: settings.GRIDCITY_PATROL_MAX_BODY_BYTES,
+    ),
     (
         re.compile(r"^/api/v1/patrol/gpx/?$"),
         lambda: settings.GRIDCITY_PATROL_MAX_GPX_BYTES + MULTIPART_SLACK,

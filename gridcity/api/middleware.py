@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from gridcity.api.errors import error_body
 
 # Where the callers are programs that read the API's error shape, not people.
-MACHINE_PREFIXES = ("/api/", "/osmand", "/owntracks")
+MACHINE_PREFIXES = ("/api/", "/osmand", "/owntracks", "/overland")
 
 
 def _nul_parameter(request) -> str | None:
