@@ -168,3 +168,22 @@ def make_people(city: SmallCity) -> People:
     grid_assign(grid=grid_a, inspector=people.inspector_a)
     grid_assign(grid=grid_b, inspector=people.inspector_b)
     return people
+
+
+def make_manhole_item(people: People, **extra):
+    """The component item most case tests report: 上水井盖 (0101) of category 公用设施, going to
+    the owner department first, handled within 3 working days."""
+    from cases.models import CaseClass, Category, Item, Ownership, TimeUnit
+
+    category, _ = Category.objects.get_or_create(
+        code="01", defaults={"case_class": CaseClass.COMPONENT, "name": "公用设施"}
+    )
+    values = {
+        "name": "上水井盖",
+        "department": people.department,
+        "ownership": Ownership.OWNER,
+        "handle_limit": 3,
+        "handle_unit": TimeUnit.WORK_DAYS,
+        **extra,
+    }
+    return Item.objects.create(category=category, code="0101", **values)

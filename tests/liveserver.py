@@ -47,21 +47,11 @@ def seed() -> dict:
     the personas, one taxonomy item, tokens for the handhelds, and filed cases to act on."""
     from accounts.auth import token_issue
     from cases import services
-    from cases.models import CaseClass, Category, Item, Ownership, TimeUnit
-    from tests.factories import PASSWORD, make_people, make_small_city
+    from tests.factories import PASSWORD, make_manhole_item, make_people, make_small_city
 
     city = make_small_city()
     people = make_people(city)
-    category = Category.objects.create(code="01", case_class=CaseClass.COMPONENT, name="公用设施")
-    item = Item.objects.create(
-        category=category,
-        code="0101",
-        name="上水井盖",
-        department=people.department,
-        ownership=Ownership.OWNER,
-        handle_limit=3,
-        handle_unit=TimeUnit.WORK_DAYS,
-    )
+    item = make_manhole_item(people)
     centre = people.grid_a.geom.point_on_surface
     filed = []
     for n in range(25):

@@ -14,8 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
 
 from accounts.models import Role
-from cases.models import CaseClass, Category, Item, Ownership
-from tests.factories import make_user
+from tests.factories import make_manhole_item, make_user
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -135,14 +134,7 @@ def seed_api_world(people) -> dict:
     from cases.models import Case
 
     hotline = make_user("hotline", Role.HOTLINE)
-    components = Category.objects.create(code="01", case_class=CaseClass.COMPONENT, name="公用设施")
-    item = Item.objects.create(
-        category=components,
-        code="0101",
-        name="上水井盖",
-        department=people.department,
-        ownership=Ownership.OWNER,
-    )
+    item = make_manhole_item(people)
     centre = people.grid_a.geom.point_on_surface
     case = case_services.case_report(
         by=people.inspector_a,
