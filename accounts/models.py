@@ -100,14 +100,14 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
 
     def clean(self) -> None:
+        from accounts import policy
+
         super().clean()
-        if self.role in (Role.SUPERVISOR, Role.DISPATCHER) and not (
-            self.street_id or self.district_id
-        ):
+        if policy.answers_for_area(self) and not (self.street_id or self.district_id):
             raise ValidationError(
                 {"street": _("A supervisor or dispatcher needs a street or a district.")}
             )
-        if self.role == Role.STAFF and not self.department_id:
+        if policy.is_department_staff(self) and not self.department_id:
             raise ValidationError({"department": _("Department staff need a department.")})
 
     @property

@@ -1,7 +1,9 @@
 """Each role is a Django group with the model permissions that role needs, kept in step here.
 
-The table below is the one place that says what a role may do with each kind of object; the
-selectors then say *which* objects (scope). Apps that add models add their lines here.
+The table below says what a role may do with each kind of object as Django model permissions
+(the admin and the hierarchy API read them); the selectors then say *which* objects (scope).
+Apps that add models add their lines here. Every other role decision is a named predicate in
+``accounts.policy``.
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -74,22 +76,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "patrol.view_shift",
     ],
 }
-
-
-# Who may know which person a citizen is: the hotline calls citizens back (回访) and
-# administrators answer for the data. Everyone else sees "citizen" (市民) where a citizen acted.
-SEES_CITIZEN_IDENTITY = {Role.HOTLINE, Role.ADMIN}
-
-
-def sees_citizen_identity(user, citizen=None) -> bool:
-    """Whether ``user`` may see who a citizen is (their user name on a case's timeline):
-    hotline operators, administrators and superusers, and the citizen themself (``citizen``,
-    when given, is the citizen in question)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if citizen is not None and citizen.pk == user.pk:
-        return True
-    return bool(user.is_superuser) or user.role in SEES_CITIZEN_IDENTITY
 
 
 def group_name(role: str) -> str:

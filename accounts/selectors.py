@@ -16,10 +16,9 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import GridAssignment, Role, User
+from accounts import policy
+from accounts.models import GridAssignment, User
 from gridcity.models import Street, WorkGrid
-
-SEES_EVERY_GRID = {Role.ADMIN, Role.HOTLINE}
 
 
 def _open_assignments(at: datetime | None = None) -> Q:
@@ -93,9 +92,9 @@ def _grants_sql(with_assigned: bool) -> str:
 
 def scope_prefix(user: User) -> str | None:
     """The code that prefixes every unit a supervisor, dispatcher or street office oversees."""
-    if user.role in (Role.SUPERVISOR, Role.DISPATCHER):
+    if policy.answers_for_area(user):
         return user.scope_code
-    if user.role == Role.STAFF and user.department_id and user.department.street_id:
+    if policy.is_department_staff(user) and user.department_id and user.department.street_id:
         return user.department.street.code
     return None
 
@@ -105,11 +104,11 @@ def grids_visible_to(user: User | AnonymousUser) -> QuerySet[WorkGrid]:
     grids = WorkGrid.objects.all()
     if not user.is_authenticated or not user.is_active:
         return grids.none()
-    if user.is_superuser or user.role in SEES_EVERY_GRID:
+    if policy.sees_whole_district(user):
         return grids
     rule = Q(pk__in=_granted(user, "gridcity.view_workgrid", WorkGrid))
     rule |= Q(community__street__in=_granted(user, "gridcity.view_street", Street))
-    if user.role == Role.INSPECTOR:
+    if policy.is_inspector(user):
         rule |= Q(
             pk__in=GridAssignment.objects.filter(inspector=user, valid_to__isnull=True).values(
                 "grid_id"
@@ -130,12 +129,12 @@ def users_visible_to(user: User | AnonymousUser) -> QuerySet[User]:
     users = User.objects.all()
     if not user.is_authenticated or not user.is_active:
         return users.none()
-    if user.is_superuser or user.role == Role.ADMIN:
+    if policy.is_administrator(user):
         return users
     rule = Q(pk=user.pk)
-    if user.role == Role.STAFF and user.department_id:
+    if policy.is_department_staff(user) and user.department_id:
         rule |= Q(department_id=user.department_id)
-    if user.role in (Role.SUPERVISOR, Role.DISPATCHER):
+    if policy.answers_for_area(user):
         grids = grids_visible_to(user)
         rule |= Q(
             pk__in=GridAssignment.objects.filter(valid_to__isnull=True, grid__in=grids).values(

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policy
 from accounts.models import AssignmentKind, Department, GridAssignment, Role, User
 from accounts.roles import group_name
 from gridcity.models import District, Street, WorkGrid
@@ -29,10 +30,11 @@ def user_set_role(
     """
     role = Role(role)
     user.role = role
-    user.street = street if role in (Role.SUPERVISOR, Role.DISPATCHER) else None
-    user.district = district if role in (Role.SUPERVISOR, Role.DISPATCHER) and not street else None
-    user.department = department if role == Role.STAFF else None
-    user.is_staff = user.is_superuser or role == Role.ADMIN
+    area = policy.answers_for_area(user)
+    user.street = street if area else None
+    user.district = district if area and not street else None
+    user.department = department if policy.is_department_staff(user) else None
+    user.is_staff = policy.may_use_admin_site(user)
     user.clean()
     user.save()
     role_groups = Group.objects.filter(name__startswith="role:")
@@ -57,7 +59,7 @@ def grid_assign(
     no gap and no overlap. The open assignments are locked first: two dispatchers assigning the
     same grid at once are serialised, and the second one closes the first one's assignment.
     """
-    if inspector.role != Role.INSPECTOR:
+    if not policy.may_hold_grid(inspector):
         raise ValidationError({"inspector": _("only a grid inspector can be assigned a grid")})
     at = at or timezone.now()
     current = (

@@ -3,6 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts import policy
 from accounts.ws import (
     CLOSE_UNAUTHENTICATED,
     socket_refuse,
@@ -43,7 +44,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        if not policy.is_signed_in(user):
             await socket_refuse(self, CLOSE_UNAUTHENTICATED)
             return
         self.groups_joined = [user_group(user.pk)]

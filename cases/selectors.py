@@ -14,12 +14,11 @@ from django.contrib.gis.measure import D
 from django.db.models import FloatField, Func, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts import policy
+from accounts.models import User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
 from cases.models import OPEN_STATES, Case, ExtensionDecision, Item, Status
 from gridcity.models import Street
-
-SEES_EVERY_CASE = {Role.ADMIN, Role.HOTLINE}
 
 
 def case_scope_rule(user: User) -> Q | None:
@@ -30,14 +29,14 @@ def case_scope_rule(user: User) -> Q | None:
     ``IN`` lists it can combine with its indexes rather than OR-ed subqueries that make it walk
     the whole table in date order.
     """
-    if user.is_superuser or user.role in SEES_EVERY_CASE:
+    if policy.sees_whole_district(user):
         return None
     rule = Q(reporter_id=user.pk) | Q(verifier_id=user.pk)
     # An inspector's own grids come in the same query as the hand-made grants.
-    grids, streets = granted_hierarchy_ids(user, with_assigned=user.role == Role.INSPECTOR)
-    if user.role == Role.STAFF and user.department_id:
+    grids, streets = granted_hierarchy_ids(user, with_assigned=policy.is_inspector(user))
+    if policy.is_department_staff(user) and user.department_id:
         rule |= Q(department_id=user.department_id)
-    elif user.role in (Role.SUPERVISOR, Role.DISPATCHER) and (prefix := scope_prefix(user)):
+    elif policy.answers_for_area(user) and (prefix := scope_prefix(user)):
         streets += Street.objects.filter(code__startswith=prefix).values_list("id", flat=True)
     if grids:
         rule |= Q(grid_id__in=sorted(set(grids)))
@@ -91,18 +90,18 @@ def cases_visible_to(user: User | AnonymousUser) -> QuerySet[Case]:
 def cases_waiting_for(user: User) -> QuerySet[Case]:
     """我的待办: the cases that need this person's hand now."""
     cases = cases_visible_to(user)
-    if user.role == Role.INSPECTOR:
+    if policy.is_inspector(user):
         return cases.filter(status=Status.VERIFYING, verifier=user)
-    if user.role == Role.STAFF:
+    if policy.is_department_staff(user):
         return cases.filter(
             status__in=[Status.DISPATCHED, Status.HANDLING], department_id=user.department_id
         )
-    if user.role in (Role.DISPATCHER, Role.ADMIN):
+    if policy.in_command_centre(user):
         return cases.filter(
             Q(status__in=[Status.REPORTED, Status.FILED, Status.RETURNED, Status.HANDLED])
             | _extension_waiting()
         ).distinct()
-    if user.role == Role.SUPERVISOR:
+    if policy.is_supervisor(user):
         return cases.filter(
             Q(overdue=True, escalated=False, status__in=[Status.DISPATCHED, Status.HANDLING])
             | _extension_waiting()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
+from accounts import policy
 from accounts.models import AssignmentKind, Department, GridAssignment, Role, User
 from cases.calendar import calendar_current, deadline
 from cases.models import (
@@ -69,12 +70,10 @@ class CaseInvalid(ValueError):
         self.message = message
 
 
-# --- who may do what ---------------------------------------------------------------------
+# --- who may do what (the rules are accounts.policy's; these raise its refusals) ---------------
 
-COMMAND_CENTRE = {Role.DISPATCHER, Role.ADMIN}
 # The states in which a department may ask for more time (延期).
 EXTENDABLE = [Status.DISPATCHED, Status.HANDLING]
-APPROVERS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
 SOURCE_OF_ROLE = {
     Role.INSPECTOR: Source.INSPECTOR,
@@ -86,75 +85,32 @@ SOURCE_OF_ROLE = {
 }
 
 
-def _in_area(user: User, case: Case) -> bool:
-    """A supervisor's or dispatcher's area holds the case (or a guardian grant does).
-
-    The street's code against the person's scope first (one small query); the hand-made
-    grants only when that says no.
-    """
-    from accounts.selectors import granted_hierarchy_ids, scope_prefix
-    from cases.selectors import SEES_EVERY_CASE
-    from gridcity.models import Street
-
-    if user.is_superuser or user.role in SEES_EVERY_CASE:
-        return True
-    prefix = scope_prefix(user)
-    if (
-        prefix
-        and case.street_id
-        and Street.objects.filter(pk=case.street_id, code__startswith=prefix).exists()
-    ):
-        return True
-    grids, streets = granted_hierarchy_ids(user)
-    return case.street_id in streets or case.grid_id in grids
-
-
-def _of_department(user: User, case: Case) -> bool:
-    return user.department_id is not None and user.department_id == case.department_id
-
-
-def _inspects(user: User, case: Case) -> bool:
-    if case.verifier_id == user.pk:
-        return True
-    return GridAssignment.objects.filter(
-        inspector=user, grid_id=case.grid_id, valid_to__isnull=True
-    ).exists()
-
-
-def _allowed(user: User, case: Case, roles: set[str], scope: Callable[[User, Case], bool]):
+def _allowed(user: User, case: Case, may: Callable[[User, Case], bool]) -> None:
     if not user.is_active:
         raise CaseForbidden(_("This account is disabled."))
-    if user.is_superuser or user.role == Role.ADMIN:
-        return
-    if user.role not in roles or not scope(user, case):
+    if not may(user, case):
         raise CaseForbidden(_("Your role may not do this to this case."))
 
 
 def _command_centre(user, case):
-    _allowed(user, case, COMMAND_CENTRE, _in_area)
+    _allowed(user, case, policy.may_command)
 
 
 def _approver(user, case):
-    _allowed(user, case, APPROVERS, _in_area)
+    _allowed(user, case, policy.may_approve)
 
 
 def _department(user, case):
-    _allowed(user, case, {Role.STAFF}, _of_department)
+    _allowed(user, case, policy.may_handle)
 
 
 def _verifier(user, case):
-    _allowed(user, case, {Role.INSPECTOR, Role.SUPERVISOR}, _inspects_or_area)
-
-
-def _inspects_or_area(user, case):
-    if user.role == Role.SUPERVISOR:
-        return _in_area(user, case)
-    return _inspects(user, case)
+    _allowed(user, case, policy.may_verify)
 
 
 def _canceller(user, case):
     # The reporter may withdraw their own report while nobody has filed it yet.
-    if user.pk == case.reporter_id and case.status == Status.REPORTED:
+    if policy.is_reporter(user, case) and case.status == Status.REPORTED:
         return
     _command_centre(user, case)
 
@@ -913,31 +869,17 @@ class PhotoAdded:
     created: bool
 
 
-PHOTO_STAGES = {
-    # stage → who may add it, and in which states
-    "report": (
-        {Role.INSPECTOR, Role.CITIZEN, Role.HOTLINE, Role.SUPERVISOR, Role.DISPATCHER},
-        {Status.REPORTED, Status.FILED},
-    ),
-    "handle": ({Role.STAFF}, {Status.HANDLING, Status.HANDLED}),
-    "verify": ({Role.INSPECTOR, Role.SUPERVISOR}, {Status.VERIFYING}),
+# stage → the states in which a case takes that stage's photos (who may: accounts.policy)
+PHOTO_STATES = {
+    "report": {Status.REPORTED, Status.FILED},
+    "handle": {Status.HANDLING, Status.HANDLED},
+    "verify": {Status.VERIFYING},
 }
 
 
-def _reported_it_or_centre(user: User, case: Case) -> bool:
-    return user.pk == case.reporter_id or user.role in COMMAND_CENTRE
-
-
 def _photo_check(user: User, case: Case, stage: str) -> None:
-    roles, states = PHOTO_STAGES[stage]
-    if stage == "report":
-        scope = _reported_it_or_centre
-    elif stage == "handle":
-        scope = _of_department
-    else:
-        scope = _inspects_or_area
-    _allowed(user, case, roles, scope)
-    if case.status not in states:
+    _allowed(user, case, lambda u, c: policy.may_add_photo(u, c, stage))
+    if case.status not in PHOTO_STATES[stage]:
         raise CaseConflict(
             case,
             _("A case in state “%(status)s” takes no %(stage)s photos.")

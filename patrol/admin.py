@@ -8,10 +8,9 @@ would take longer than a page may; a shift's track is served by the API
 """
 
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
+from accounts import policy
 from patrol import services
 from patrol.models import PatrolRequirement, Shift, Tracker
 
@@ -125,7 +124,7 @@ class TrackerAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "inspector":
-            kwargs["limit_choices_to"] = Q(role=Role.INSPECTOR, is_active=True)
+            kwargs["limit_choices_to"] = policy.grid_holders()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.action(description=_("Revoke: accept no more fixes from these apps"))

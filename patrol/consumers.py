@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from accounts import policy
 from accounts.ws import (
     CLOSE_UNAUTHENTICATED,
     socket_refuse,
@@ -38,7 +39,7 @@ def _watcher_streets(user_id: int, codes: list[str] | None) -> tuple[int | None,
     user = User.objects.select_related("street", "district").filter(pk=user_id).first()
     if user is None or not user.is_active:
         return CLOSE_UNAUTHENTICATED, {}
-    if not selectors.may_watch(user):
+    if not policy.may_watch_live(user):
         return CLOSE_FORBIDDEN, {}
     streets = selectors.streets_watchable_by(user)
     if codes is not None:
@@ -83,10 +84,10 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
         self.pending: dict[int, dict] = {}  # inspector id → newest position not yet sent
         self.flush_task: asyncio.Task | None = None
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        if not policy.is_signed_in(user):
             await socket_refuse(self, CLOSE_UNAUTHENTICATED)
             return
-        if not selectors.may_watch(user):
+        if not policy.may_watch_live(user):
             await socket_refuse(self, CLOSE_FORBIDDEN)
             return
         self.interval = float(settings.GRIDCITY_PATROL_LIVE_INTERVAL_S)

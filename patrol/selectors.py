@@ -4,10 +4,10 @@
 inspector walked is personal data of an employee: the command centre (dispatchers), the
 departments and the hotline see no stored track; administrators see all. The live map is
 another matter: dispatchers watch the newest position of every inspector of their scope
-(``may_watch``, ``streets_watchable_by``), never the way there. A supervisor sees a shift
-when the inspector held a grid of the supervisor's street (or district), or of a street or grid
-granted to them by hand, at some time during that shift: moving to another street does not
-take an inspector's past along, nor bring it.
+(``accounts.policy.may_watch_live``, ``streets_watchable_by``), never the way there. A
+supervisor sees a shift when the inspector held a grid of the supervisor's street (or
+district), or of a street or grid granted to them by hand, at some time during that shift:
+moving to another street does not take an inspector's past along, nor bring it.
 """
 
 from dataclasses import dataclass
@@ -21,14 +21,13 @@ from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Va
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts import policy
 from accounts.models import AssignmentKind, GridAssignment, Role, User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 from patrol.analysis import ANOMALY_KINDS
 from patrol.models import PatrolRequirement, Shift, ShiftStatus, Tracker, TrackPoint
 from patrol.partitions import day_bounds
-
-SEES_EVERY_SHIFT = {Role.ADMIN}
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -75,11 +74,11 @@ def shifts_visible_to(user: User | AnonymousUser) -> QuerySet[Shift]:
     shifts = Shift.objects.select_related("inspector")
     if not user.is_authenticated or not user.is_active:
         return shifts.none()
-    if user.is_superuser or user.role in SEES_EVERY_SHIFT:
+    if policy.sees_every_shift(user):
         return shifts
-    if user.role == Role.INSPECTOR:
+    if policy.is_inspector(user):
         return shifts.filter(inspector_id=user.pk)
-    if user.role == Role.SUPERVISOR:
+    if policy.is_supervisor(user):
         return shifts.filter(_held_during(_supervised_area(user)))
     return shifts.none()
 
@@ -332,11 +331,11 @@ def _summary_area(user: User, grants=None) -> Q | None:
     GridAssignment); None for a caller who gets no summary."""
     if not user.is_authenticated or not user.is_active:
         return None
-    if user.is_superuser or user.role in SEES_EVERY_SHIFT:
+    if policy.sees_every_shift(user):
         return Q()
-    if user.role == Role.SUPERVISOR:
+    if policy.is_supervisor(user):
         return _supervised_area(user, grants)
-    if user.role == Role.INSPECTOR:
+    if policy.is_inspector(user):
         return Q(inspector_id=user.pk)
     return None
 
@@ -383,7 +382,7 @@ def inspectors_day_summary(user: User, *, day: date, area: str | None = None) ->
     """
     if not may_summarise(user):
         raise AreaOutOfScope(area)
-    supervisor = user.role == Role.SUPERVISOR and not user.is_superuser
+    supervisor = policy.is_supervisor(user) and not user.is_superuser
     grants = granted_hierarchy_ids(user) if supervisor else ([], [])
     scope = _summary_area(user, grants)
     if area and supervisor and not _area_supervised(user, area, grants):
@@ -402,7 +401,7 @@ def inspectors_day_summary(user: User, *, day: date, area: str | None = None) ->
             "kind",
         )
     )
-    if area and user.role == Role.INSPECTOR and not assignments:
+    if area and policy.is_inspector(user) and not assignments:
         raise AreaOutOfScope(area)
     if not assignments:
         return []
@@ -534,9 +533,9 @@ def streets_supervised(user: User) -> QuerySet[Street]:
     streets = Street.objects.order_by("code").only("code", "name")
     if not user.is_authenticated or not user.is_active:
         return streets.none()
-    if user.is_superuser or user.role in SEES_EVERY_SHIFT:
+    if policy.sees_every_shift(user):
         return streets
-    if user.role != Role.SUPERVISOR:
+    if not policy.is_supervisor(user):
         return streets.none()
     rule = Q(pk__in=[])
     if prefix := scope_prefix(user):
@@ -549,17 +548,6 @@ def streets_supervised(user: User) -> QuerySet[Street]:
     return streets.filter(rule).distinct()
 
 
-# Who may watch the live map: the people who oversee streets, not the ones walking them.
-WATCHERS = {Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN}
-
-
-def may_watch(user) -> bool:
-    """Whether a person may open the live map at all (their streets are another matter)."""
-    return bool(
-        user.is_authenticated and user.is_active and (user.is_superuser or user.role in WATCHERS)
-    )
-
-
 def streets_watchable_by(user) -> QuerySet[Street]:
     """The streets whose inspectors a person may watch live.
 
@@ -569,9 +557,9 @@ def streets_watchable_by(user) -> QuerySet[Street]:
     street: its positions would show every other grid's inspectors too.
     """
     streets = Street.objects.all()
-    if not may_watch(user):
+    if not policy.may_watch_live(user):
         return streets.none()
-    if user.is_superuser or user.role == Role.ADMIN:
+    if policy.is_administrator(user):
         return streets
     _grids, granted = granted_hierarchy_ids(user)
     rule = Q(pk__in=granted)

@@ -26,7 +26,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Device, GridAssignment, Role, User
+from accounts import policy
+from accounts.models import Device, GridAssignment, User
 from gridcity import coords
 from gridcity.geometry import to_shapely
 from gridcity.models import Checkpoint, WorkGrid
@@ -97,7 +98,7 @@ def _limit(shift: Shift) -> datetime | None:
 
 
 def _require_inspector(user: User) -> None:
-    if not user.is_active or user.role != Role.INSPECTOR:
+    if not policy.may_patrol(user):
         raise PatrolForbidden(_("Only grid inspectors record patrols."))
 
 

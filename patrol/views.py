@@ -10,23 +10,15 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts import policy
 from patrol.selectors import streets_supervised
-
-AUDITORS = {Role.SUPERVISOR, Role.ADMIN}
-
-
-def may_audit(user) -> bool:
-    """Supervisors and administrators audit patrols; nobody else (inspectors read their own
-    shifts on the handheld)."""
-    return user.is_authenticated and user.is_active and (user.is_superuser or user.role in AUDITORS)
 
 
 @login_required
 def audit(request):
     """巡查督查: pick a street, a day and an inspector (the short ones stand out), then a
     shift, and see its track, stops and checkpoints on the map with a playback slider."""
-    if not may_audit(request.user):
+    if not policy.may_audit_patrols(request.user):
         raise PermissionDenied
     streets = list(streets_supervised(request.user))
     return render(

@@ -4,8 +4,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts import policy
 from accounts.models import Department, Role
-from accounts.roles import sees_citizen_identity
 from cases import codes
 from cases.models import Case, CasePhoto, CaseTransition, Category, Item, Notification, TimeUnit
 from gridcity.api.fields import LatitudeField, LongitudeField
@@ -159,9 +159,9 @@ class TransitionSerializer(serializers.ModelSerializer):
         actor = row.actor
         if actor is None:
             return None
-        if actor.role == Role.CITIZEN:
+        if policy.is_citizen(actor):
             request = self.context.get("request")
-            if not sees_citizen_identity(getattr(request, "user", None), actor):
+            if not policy.sees_citizen_identity(getattr(request, "user", None), actor):
                 return str(Role.CITIZEN.label)
         return actor.username
 

@@ -19,7 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
+from accounts import policy
 from cases import photos, services
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
@@ -68,11 +68,7 @@ class ServiceErrorsMixin:
 
 
 def _case_detail(request, case):
-    sees_contact = request.user.is_superuser or request.user.role in (
-        Role.DISPATCHER,
-        Role.HOTLINE,
-        Role.ADMIN,
-    )
+    sees_contact = policy.sees_contact(request.user, case)
     return s.CaseDetailSerializer(
         case, context={"request": request, "sees_contact": sees_contact}
     ).data
@@ -111,8 +107,7 @@ class CaseListCreateApi(ServiceErrorsMixin, ListAPIView):
         responses={201: s.CaseCreatedSerializer, 200: s.CaseCreatedSerializer},
     )
     def post(self, request):
-        if request.user.role == Role.STAFF:
-            # Departments handle cases; they report through the command centre.
+        if not policy.may_report(request.user):
             raise exceptions.PermissionDenied()
         given = s.CaseCreateInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)

@@ -17,7 +17,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Device, Role
+from accounts import policy
+from accounts.models import Device
 from gridcity.api.errors import error_body
 from gridcity.api.pagination import CursorPagination
 from patrol import services
@@ -48,8 +49,8 @@ class IsInspector(BasePermission):
     """Only grid inspectors record patrols (their own: the services take the caller)."""
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated) and (
-            request.user.role == Role.INSPECTOR
+        return bool(request.user and request.user.is_authenticated) and policy.is_inspector(
+            request.user
         )
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.utils import translation
 
 from accounts.models import Role
-from accounts.roles import sees_citizen_identity
+from accounts.policy import sees_citizen_identity
 from tests.cases import conftest as case_fixtures
 from tests.cases.conftest import act, centre, reported
 from tests.factories import make_user

@@ -15,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts import policy
+from accounts.models import User
 from gridcity.coords import CRS_CHOICES
 from gridcity.progress import StageProgress
 from patrol import partitions, services
@@ -57,7 +58,7 @@ class Command(BaseCommand):
         user = User.objects.filter(username=inspector).first()
         if user is None:
             raise CommandError(f"No user named {inspector!r}.")
-        if not user.is_active or user.role != Role.INSPECTOR:
+        if not policy.may_patrol(user):
             raise CommandError(f"{inspector!r} is not an active grid inspector.")
         try:
             data = path.read_bytes()
