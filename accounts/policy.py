@@ -12,6 +12,11 @@ A predicate answers for any user, an anonymous one included (who may do nothing)
 disabled account may do nothing either. A case is taken as it comes (anything with the case's
 ``reporter_id``, ``verifier_id``, ``grid_id``, ``street_id`` and ``department_id``): accounts
 sits below the cases app and does not import it.
+
+Plain functions, not django-rules: a rule here orders its own queries (the area's code before
+the hand-made grants), the services turn a "no" into their own refusal, and the scopes are
+querysets that a predicate registry would not build; a function with a name is as short and
+needs no registry to find.
 """
 
 from django.db.models import Q
