@@ -8,7 +8,8 @@ it the same way, from :func:`answer_of`:
 - the API's DRF exception handler (``gridcity.api.errors.exception_handler``);
 - plain Django views and middleware that answer programs (the positioning apps' endpoints,
   the body and NUL checks) through :func:`error_response`;
-- pages, which show the message to the person (:func:`error_message`).
+- pages, which catch the error and show ``answer().message`` to the person, in the form's
+  error area or as a Django message (the log-in page: ``accounts.views.LoginForm``).
 
 The body is always ``{"error": {"code", "message", "fields"}}`` (``fields`` only when some are
 named), plus what a kind of error adds (a case's current ``status`` on a 409).
@@ -16,7 +17,6 @@ named), plus what a kind of error adds (a case's current ``status`` on a 409).
 
 from dataclasses import dataclass, field
 
-from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
@@ -107,8 +107,3 @@ def error_response(answer: ErrorAnswer) -> JsonResponse:
     for name, value in answer.headers.items():
         response[name] = value
     return response
-
-
-def error_message(request, error: DomainError) -> None:
-    """A page's way to show a refusal: the message, as a Django message for the next page."""
-    messages.error(request, str(error.answer().message))
