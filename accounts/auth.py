@@ -18,27 +18,53 @@ from axes.helpers import get_cool_off
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import update_last_login
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from knox.models import get_token_model
 from knox.settings import knox_settings
 
 from accounts.audit import audit_record, client_ip
 from accounts.models import AuditAction, Device, GridAssignment, User
 from accounts.ws import sockets_close, token_group, user_group
+from gridcity.errors import DomainError, ErrorAnswer
 
 AuthToken = get_token_model()
 
 
-class LoginRefused(Exception):
-    """The user name and password were not accepted (``locked_out``: axes refused to check)."""
+class LoginRefused(DomainError):
+    """The user name and password were not accepted: 401 ``invalid_credentials``, or with
+    ``locked_out`` (axes refused to check) 429 ``locked_out`` with Retry-After."""
+
+    # Written as LOGIN_FAILED by the user_login_failed receiver; not again as DENIED.
+    audited = True
 
     def __init__(self, *, locked_out: bool = False, retry_after: timedelta | None = None):
         super().__init__("locked out" if locked_out else "invalid credentials")
         self.locked_out = locked_out
         self.retry_after = retry_after
+
+    def answer(self) -> ErrorAnswer:
+        if not self.locked_out:
+            username = User._meta.get_field(User.USERNAME_FIELD).verbose_name
+            # Django's own wording (the web form's), so it comes translated.
+            message = AuthenticationForm.error_messages["invalid_login"] % {"username": username}
+            return ErrorAnswer(401, "invalid_credentials", str(message))
+        wait = int(self.retry_after.total_seconds()) if self.retry_after else None
+        if not wait:
+            message = _(
+                "Too many failed log-ins for this user name or from this address. "
+                "Ask an administrator to unlock it."
+            )
+            return ErrorAnswer(429, "locked_out", message)
+        message = _(
+            "Too many failed log-ins for this user name or from this address. "
+            "Try again in %(minutes)d minutes."
+        ) % {"minutes": max(1, round(wait / 60))}
+        return ErrorAnswer(429, "locked_out", message, headers={"Retry-After": str(wait)})
 
 
 def credentials_check(*, request, username: str, password: str) -> User:

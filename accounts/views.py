@@ -6,21 +6,40 @@ django-axes counts the failures and answers 429 once a user name or address is l
 
 from axes.helpers import get_cool_off
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import reverse_lazy
 
 from accounts.audit import audit_record
-from accounts.auth import login_failures_forgive
+from accounts.auth import LoginRefused, credentials_check
 from accounts.models import AuditAction
+
+
+class LoginForm(AuthenticationForm):
+    """The web log-in, checked as the handheld's is (``accounts.auth.credentials_check``, which
+    also forgives this user name's failures from this address); a refusal is shown in the
+    form's error area with the domain error's own message."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = credentials_check(
+                    request=self.request, username=username, password=password
+                )
+            except LoginRefused as refused:
+                if refused.locked_out:
+                    # AxesMiddleware answers with its lockout page (``locked_out`` below).
+                    self.request.axes_locked_out = True
+                raise ValidationError(refused.answer().message, code="invalid_login") from None
+        return self.cleaned_data
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        login_failures_forgive(request=self.request, username=form.cleaned_data["username"])
-        return response
+    authentication_form = LoginForm
 
 
 class LogoutView(auth_views.LogoutView):

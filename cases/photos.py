@@ -50,6 +50,8 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import ExifTags, Image, ImageDraw, ImageFile, ImageFont, ImageOps
 
+from gridcity.errors import DomainError, ErrorAnswer
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP")
@@ -103,14 +105,16 @@ def _interpolate(message: Any, params: Mapping[str, Any]) -> str:
 _interpolate_lazy = lazy(_interpolate, str)
 
 
-class PhotoRejected(ValueError):
+class PhotoRejected(DomainError, ValueError):
     """An upload that is not an acceptable case photo.
 
     ``code`` is a short machine code (``too_large``, ``too_many_pixels``, ``not_an_image``,
     ``unsupported_format``, ``truncated``, ``corrupt``) for API clients and tests; ``message`` is
     a lazy, translatable sentence for people, rendered in the language active when it is shown;
-    ``params`` holds the values interpolated into it.
+    ``params`` holds the values interpolated into it. Answered 413 naming the ``file`` field.
     """
+
+    status = 413
 
     def __init__(
         self,
@@ -132,6 +136,10 @@ class PhotoRejected(ValueError):
 
     def __repr__(self) -> str:
         return f"PhotoRejected(code={self.code!r})"
+
+    def answer(self) -> ErrorAnswer:
+        message = str(self.message)
+        return ErrorAnswer(self.status, self.code, f"file: {message}", {"file": [message]})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -44,30 +44,31 @@ from cases.models import (
 )
 from cases.notify import notify
 from gridcity import coords
+from gridcity.errors import Conflict, ErrorAnswer, FieldInvalid
 from gridcity.locate import grid_at
 
 
-class CaseConflict(Exception):
-    """The case is not in a state that allows this (409): someone else acted first."""
+class CaseConflict(Conflict):
+    """The case is not in a state that allows this (409): someone else acted first. The answer
+    says the case's current status."""
 
     def __init__(self, case: Case | None, message: str, code: str = "conflict"):
-        super().__init__(message)
+        super().__init__(message, code=code)
         self.case = case
-        self.code = code
-        self.message = message
+
+    def answer(self) -> ErrorAnswer:
+        answer = super().answer()
+        if self.case is None:
+            return answer
+        return replace(answer, extra={"status": self.case.status})
 
 
 class CaseForbidden(PermissionDenied):
     """The actor may see the case but not do this to it (403)."""
 
 
-class CaseInvalid(ValueError):
+class CaseInvalid(FieldInvalid):
     """Input the service refuses (400), naming the field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 # --- who may do what (the rules are accounts.policy's; these raise its refusals) ---------------

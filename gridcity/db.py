@@ -16,14 +16,24 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection
+from django.utils.translation import gettext_lazy
+
+from gridcity.errors import Conflict
 
 T = TypeVar("T")
 
 LOCKED_MESSAGES = ("database is locked", "database table is locked")
 
 
-class DatabaseBusy(Exception):
-    """The database stayed locked by other writers through every retry."""
+class DatabaseBusy(Conflict):
+    """The database stayed locked by other writers through every retry (409 ``busy``; nothing
+    was written). ``detail`` is the database's own words."""
+
+    code = "busy"
+
+    def __init__(self, detail: str):
+        super().__init__(gettext_lazy("The database is busy; try again."))
+        self.detail = detail
 
 
 def is_locked(exc: BaseException) -> bool:

@@ -29,6 +29,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from gridcity.errors import error_body
+
 # Room for the multipart framing around a file: boundaries, part headers, the small text
 # fields beside it (stage, client_id, crs). 64 KiB is far more than any of them take.
 MULTIPART_SLACK = 64 * 1024
@@ -84,7 +86,7 @@ def too_large_body(limit: int, accept_language: str = "") -> dict:
     """The 413 answer's body, in the API's error shape and the client's language."""
     with translation.override(_language(accept_language)):
         message = _("The request body is too large: at most %(limit)d bytes are accepted here.")
-        return {"error": {"code": "too_large", "message": message % {"limit": limit}}}
+        return error_body("too_large", message % {"limit": limit})
 
 
 class _BoundedStream:

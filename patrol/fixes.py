@@ -7,6 +7,8 @@ their own format into ``Fix`` rows, in WGS-84 or in the ``crs`` they were given;
 
 from dataclasses import dataclass
 
+from gridcity.errors import FieldInvalid
+
 
 @dataclass(frozen=True, slots=True)
 class Fix:
@@ -24,13 +26,8 @@ class Fix:
     time_from_server: bool = False  # the device sent no time: ``t`` is when it was received
 
 
-class FixFormatError(ValueError):
-    """A payload that cannot be read as fixes at all: the whole request is refused.
+class FixFormatError(FieldInvalid):
+    """A payload that cannot be read as fixes at all: the whole request is refused (400).
 
     ``field`` names the part that is wrong (``points[3].t``), ``message`` says why.
     """
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from accounts import policy
 from accounts.models import Device, GridAssignment, User
 from gridcity import coords
+from gridcity.errors import Conflict, FieldInvalid
 from gridcity.geometry import to_shapely
 from gridcity.models import Checkpoint, WorkGrid
 from patrol import filters, partitions
@@ -50,26 +51,19 @@ from patrol.selectors import (
 log = logging.getLogger(__name__)
 
 
-class ShiftConflict(Exception):
+class ShiftConflict(Conflict):
     """A request that contradicts what is stored (409)."""
 
     def __init__(self, message: str, code: str = "conflict"):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 class PatrolForbidden(PermissionDenied):
     """The caller may not do this (403)."""
 
 
-class PatrolInvalid(ValueError):
+class PatrolInvalid(FieldInvalid):
     """Input the service refuses (400), naming the field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _idle() -> timedelta:

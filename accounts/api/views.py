@@ -1,10 +1,8 @@
 """Handheld log-in and log-out, and what a person may see of themselves and their devices."""
 
-from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,7 +10,6 @@ from rest_framework.views import APIView
 from accounts.api import serializers as s
 from accounts.auth import (
     AuthToken,
-    LoginRefused,
     credentials_check,
     device_revoke,
     devices_of,
@@ -21,42 +18,7 @@ from accounts.auth import (
     user_with_profile,
 )
 from accounts.authentication import DeviceTokenAuthentication
-from accounts.models import User
 from accounts.selectors import me_profile
-
-
-class InvalidCredentials(exceptions.AuthenticationFailed):
-    default_code = "invalid_credentials"
-    # Written as LOGIN_FAILED by the user_login_failed receiver; not again as DENIED.
-    audited = True
-
-    def __init__(self):
-        username = User._meta.get_field(User.USERNAME_FIELD).verbose_name
-        # Django's own wording (the web form's), so it comes translated.
-        message = AuthenticationForm.error_messages["invalid_login"] % {"username": username}
-        super().__init__(message, self.default_code)
-
-
-class LockedOut(exceptions.APIException):
-    """429 with Retry-After (DRF's exception handler turns ``wait`` into the header)."""
-
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "locked_out"
-
-    def __init__(self, wait: int | None):
-        self.wait = wait
-        if wait:
-            minutes = max(1, round(wait / 60))
-            message = _(
-                "Too many failed log-ins for this user name or from this address. "
-                "Try again in %(minutes)d minutes."
-            ) % {"minutes": minutes}
-        else:
-            message = _(
-                "Too many failed log-ins for this user name or from this address. "
-                "Ask an administrator to unlock it."
-            )
-        super().__init__(message, self.default_code)
 
 
 class TokenApi(APIView):
@@ -95,15 +57,10 @@ class TokenApi(APIView):
         given = s.TokenCreateInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        try:
-            user = credentials_check(
-                request=request, username=data["username"], password=data["password"]
-            )
-        except LoginRefused as refused:
-            if refused.locked_out:
-                wait = refused.retry_after
-                raise LockedOut(int(wait.total_seconds()) if wait else None) from None
-            raise InvalidCredentials() from None
+        # LoginRefused: 401 invalid_credentials, or 429 locked_out with Retry-After.
+        user = credentials_check(
+            request=request, username=data["username"], password=data["password"]
+        )
         issued = token_issue(
             user=user,
             device_id=data["device_id"],

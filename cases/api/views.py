@@ -40,7 +40,6 @@ from cases.selectors import (
     duplicates_visible_to,
 )
 from gridcity import coords, db
-from gridcity.api.errors import error_body
 from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.api.pagination import CursorPagination
 from gridcity.api.parsers import FormParser, MultiPartParser
@@ -51,20 +50,6 @@ class CasePagination(CursorPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 200
-
-
-class ServiceErrorsMixin:
-    """Turn the services' refusals into the API's error shapes."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.CaseConflict):
-            body = error_body(exc.code, exc.message)
-            if exc.case is not None:
-                body["error"]["status"] = exc.case.status
-            return Response(body, status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, services.CaseInvalid):
-            exc = exceptions.ValidationError({exc.field: [exc.message]})
-        return super().handle_exception(exc)
 
 
 def _case_detail(request, case):
@@ -92,8 +77,10 @@ def _case_whole(case_pk: int):
     )
 
 
-class CaseListCreateApi(ServiceErrorsMixin, ListAPIView):
+class CaseListCreateApi(ListAPIView):
     """GET: the cases the caller may see, newest first. POST: report a case (idempotent)."""
+
+    conflicts = True  # a retried report with another body is a 409
 
     serializer_class = s.CaseListSerializer
     pagination_class = CasePagination
@@ -255,11 +242,12 @@ ACTIONS = {
 }
 
 
-class CaseActionApi(ServiceErrorsMixin, APIView):
+class CaseActionApi(APIView):
     """A step of the workflow: 200 with the case; 403 for a role that may not; 409 for a
     state that does not allow it (the body says the current state)."""
 
     action_name = ""
+    conflicts = True
 
     def get_serializer_class(self):  # for the schema
         return ACTIONS[self.action_name][0]
@@ -281,7 +269,7 @@ class CaseActionApi(ServiceErrorsMixin, APIView):
         return Response(_case_detail(request, _case_whole(changed.pk)))
 
 
-class CasePhotoApi(ServiceErrorsMixin, APIView):
+class CasePhotoApi(APIView):
     """Upload a photo (multipart: ``file``, ``stage``, ``client_id``). Idempotent by client_id.
 
     A body larger than a photo may be is refused unread (gridcity.middleware); the file part,
@@ -289,6 +277,7 @@ class CasePhotoApi(ServiceErrorsMixin, APIView):
     GRIDCITY_PHOTO_MAX_BYTES is a 413 naming ``file``."""
 
     parser_classes = [MultiPartParser, FormParser]
+    conflicts = True  # a retried upload with another file is a 409
 
     @extend_schema(request=s.PhotoInputSerializer, responses={201: s.PhotoSerializer})
     def post(self, request, number: str):
@@ -296,14 +285,7 @@ class CasePhotoApi(ServiceErrorsMixin, APIView):
         given = s.PhotoInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        try:
-            content = photos.photo_read(data["file"])
-        except photos.PhotoRejected as exc:
-            message = str(exc.message)
-            return Response(
-                error_body(exc.code, f"file: {message}", {"file": [message]}),
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+        content = photos.photo_read(data["file"])  # PhotoRejected: 413 naming ``file``
         added = services.case_photo_add(
             case=case,
             by=request.user,

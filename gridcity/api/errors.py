@@ -1,22 +1,22 @@
-"""One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``."""
+"""One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``.
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
+Domain errors (``gridcity.errors``) are answered as they say; DRF's own exceptions (validation,
+authentication, permissions, parsing) are put in the same shape.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from accounts.audit import audit_api_denial
-from gridcity.api.parsers import BodyTooLarge
+from gridcity.errors import ErrorAnswer, answer_of, error_body, error_response
 
-
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    body = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return {"error": body}
+__all__ = ["error_body", "exception_handler", "handler404", "not_found"]
 
 
 def _flatten(detail) -> dict[str, list[str]]:
@@ -34,12 +34,27 @@ def _flatten(detail) -> dict[str, list[str]]:
     return {"non_field_errors": [str(v) for v in values]}
 
 
+def _domain_response(exc, answer: ErrorAnswer, context) -> Response:
+    headers = dict(answer.headers)
+    view, request = context.get("view"), context.get("request")
+    if answer.status == 401 and view is not None and request is not None:
+        # As DRF does for its own 401s: say which credential the route reads.
+        challenge = view.get_authenticate_header(request)
+        if challenge:
+            headers["WWW-Authenticate"] = challenge
+    set_rollback()
+    response = Response(answer.body(), status=answer.status, headers=headers)
+    audit_api_denial(exc=exc, context=context, response=response)  # 401 and 403 are audited
+    return response
+
+
 def exception_handler(exc, context):
-    if isinstance(exc, RequestDataTooBig):
-        # Django's own limit on a body held in memory (DATA_UPLOAD_MAX_MEMORY_SIZE), met when
-        # DRF reads a JSON or form body: a 413 in the API's shape, not Django's HTML 400.
-        exc = BodyTooLarge()
-    elif isinstance(exc, Http404):
+    answer = answer_of(exc)
+    if answer is not None:
+        # A domain error, or Django's limit on a body held in memory (DATA_UPLOAD_MAX_MEMORY_SIZE)
+        # met when DRF reads a JSON or form body: a 413 in the API's shape, not an HTML 400.
+        return _domain_response(exc, answer, context)
+    if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -69,5 +84,5 @@ def handler404(request, exception):
     """A URL under /api/ that no route matches (``/api/v1/patrol/shifts/abc/``) answers in the
     API's error shape, as the schema says every 404 does; pages keep Django's 404 page."""
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+        return error_response(ErrorAnswer(404, "not_found", _("Not found.")))
     return defaults.page_not_found(request, exception)

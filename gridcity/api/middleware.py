@@ -9,10 +9,10 @@ in the API's error shape wherever machines call (the API and the positioning app
 
 from urllib.parse import parse_qsl
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponseBadRequest
 from django.utils.translation import gettext as _
 
-from gridcity.api.errors import error_body
+from gridcity.errors import FieldInvalid, error_response
 
 # Where the callers are programs that read the API's error shape, not people.
 MACHINE_PREFIXES = ("/api/", "/osmand", "/owntracks", "/overland")
@@ -41,6 +41,5 @@ class NulRefusedMiddleware:
             return self.get_response(request)
         message = _("A NUL character is not allowed.")
         if request.path_info.startswith(MACHINE_PREFIXES):
-            body = error_body("invalid", f"{field}: {message}", {field: [message]})
-            return JsonResponse(body, status=400)
+            return error_response(FieldInvalid(field, message).answer())
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

@@ -10,8 +10,8 @@ operation, the error answers its view can give:
   endpoint), 403 where a permission applies beyond "anyone";
 - 404 on routes with a path parameter (an object the caller may not see is a 404 too);
 - 413 and 415 where a body is read;
-- 409 where the view turns the services' conflicts into 409 (a workflow step the case's state
-  does not allow, a retried write with another body, a busy database);
+- 409 where the view's writes can meet a conflict (a workflow step the case's state does not
+  allow, a retried write with another body, a busy database): views that say ``conflicts``;
 - 429 for the log-in (``locked_out``, with Retry-After).
 
 Answers an operation declares itself keep their description; the error body is filled in.
@@ -72,9 +72,9 @@ _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _conflicting(view) -> bool:
-    """Whether the view answers the services' conflicts with 409 (cases' and patrol's mixins)."""
-    names = {klass.__name__ for klass in type(view).__mro__}
-    return bool(names & {"ServiceErrorsMixin", "PatrolErrorsMixin"})
+    """Whether the view's writes can meet a conflict (``gridcity.errors.Conflict``, answered
+    409 by the one exception handler): the view says so with ``conflicts = True``."""
+    return bool(getattr(view, "conflicts", False))
 
 
 class AutoSchema(openapi.AutoSchema):

@@ -29,7 +29,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import re_path
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -38,7 +38,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.audit import client_ip
-from gridcity.api.errors import error_body
+from gridcity.errors import DomainError, ErrorAnswer, answer_of, error_response
 from patrol import services
 from patrol.fixes import FixFormatError
 from patrol.models import Tracker
@@ -53,19 +53,14 @@ log = logging.getLogger(__name__)
 REFUSED_LOG_EVERY_S = 600
 
 
-def _error(status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
-    return JsonResponse(error_body(code, message, fields), status=status)
+class TrackerRefused(DomainError):
+    """A device identifier that is not registered under the protocol's kind, or revoked."""
+
+    status = 403
+    code = "unknown_device"
 
 
-def _invalid(error: FixFormatError) -> JsonResponse:
-    return _error(400, "invalid", f"{error.field}: {error.message}", {error.field: [error.message]})
-
-
-def _too_large() -> JsonResponse:
-    return _error(413, "too_large", _("The request body is too large."))
-
-
-def _refused(request: HttpRequest, kind: str, identifier: str) -> JsonResponse:
+def _refused(request: HttpRequest, kind: str, identifier: str) -> TrackerRefused:
     """403 for an identifier that is not registered, or revoked; logged (rate-limited). The log
     shows only the start of the identifier: a revoked one was a credential, and a typo of a
     live one is most of it."""
@@ -79,16 +74,12 @@ def _refused(request: HttpRequest, kind: str, identifier: str) -> JsonResponse:
             len(identifier),
             client_ip(request) or "?",
         )
-    return _error(
-        403,
-        "unknown_device",
-        _("This device identifier is not registered, or it was revoked."),
-    )
+    return TrackerRefused(_("This device identifier is not registered, or it was revoked."))
 
 
-def _too_many(field: str) -> JsonResponse:
+def _too_many(field: str) -> FixFormatError:
     n = settings.GRIDCITY_PATROL_MAX_BATCH
-    return _invalid(FixFormatError(field, _("At most %(n)d locations in one request.") % {"n": n}))
+    return FixFormatError(field, _("At most %(n)d locations in one request.") % {"n": n})
 
 
 def _store(tracker: Tracker, reading: Reading, received: datetime) -> services.IngestResult:
@@ -113,10 +104,15 @@ class TrackerPositionsApi(View):
 
     def dispatch(self, request, *args, **kwargs):
         self.http_method_names = list(self.protocol.methods)
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except (DomainError, RequestDataTooBig) as error:
+            # Nothing was stored: the reading is refused whole, the tracker refused first.
+            return error_response(answer_of(error))
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        response = _error(405, "method_not_allowed", _("Method %s not allowed.") % request.method)
+        message = _("Method %s not allowed.") % request.method
+        response = error_response(ErrorAnswer(405, "method_not_allowed", message))
         response["Allow"] = ", ".join(m.upper() for m in self._allowed_methods())
         return response
 
@@ -130,21 +126,17 @@ class TrackerPositionsApi(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         received = timezone.now()
         protocol = self.protocol
-        try:
-            reading = protocol.read(
-                request, body=lambda: self._body(request), received=received.timestamp()
-            )
-        except RequestDataTooBig:
-            return _too_large()
-        except FixFormatError as error:
-            return _invalid(error)
+        # FixFormatError: 400 naming the field; RequestDataTooBig: 413.
+        reading = protocol.read(
+            request, body=lambda: self._body(request), received=received.timestamp()
+        )
         if len(reading.fixes) > settings.GRIDCITY_PATROL_MAX_BATCH:
-            return _too_many(protocol.batch_field)
+            raise _too_many(protocol.batch_field)
         counts = services.IngestResult().as_dict()
         if reading.identifier or reading.fixes or not protocol.anonymous_ok:
             tracker = tracker_active(protocol.kind, reading.identifier)
             if tracker is None:
-                return _refused(request, protocol.kind, reading.identifier)
+                raise _refused(request, protocol.kind, reading.identifier)
             counts = _store(tracker, reading, received).as_dict()
         return protocol.answer(reading, counts)
 

@@ -28,7 +28,7 @@ from gridcity.coords import CRS_CHOICES
 from patrol import services
 from patrol.api import serializers as s
 from patrol.api.parsers import BodyTooLarge
-from patrol.api.views import IsInspector, PatrolErrorsMixin, _device_of, _visible_shift
+from patrol.api.views import IsInspector, _device_of, _visible_shift
 from patrol.models import Shift
 from patrol.protocols import geojson_track, gpx_read, gpx_write
 from patrol.selectors import Track, from_ms, shift_track
@@ -125,7 +125,7 @@ class GpxImportResultSerializer(s.IngestResultSerializer):
     points = serializers.IntegerField(help_text="track points in the file")
 
 
-class TrackGpxImportApi(PatrolErrorsMixin, APIView):
+class TrackGpxImportApi(APIView):
     """Upload a recorded track of one's own as a GPX file: multipart ``file`` and optional
     ``crs`` (wgs84, gcj02, bd09). Inspectors only. Every track point needs a time; the fixes
     go through the filters and into shifts as uploaded fixes do, and a file sent again stores
@@ -135,6 +135,7 @@ class TrackGpxImportApi(PatrolErrorsMixin, APIView):
 
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated, IsInspector]
+    conflicts = True
 
     @extend_schema(
         request={

@@ -19,17 +19,14 @@ from rest_framework.views import APIView
 
 from accounts import policy
 from accounts.models import Device
-from gridcity.api.errors import error_body
 from gridcity.api.pagination import CursorPagination
 from patrol import services
 from patrol.analysis import AnalysisParams
 from patrol.api import serializers as s
 from patrol.api.filters import ShiftFilter
 from patrol.api.parsers import BoundedJSONParser
-from patrol.fixes import FixFormatError
 from patrol.models import Shift
 from patrol.selectors import (
-    AreaOutOfScope,
     area_exists,
     inspectors_day_summary,
     may_summarise,
@@ -54,17 +51,6 @@ class IsInspector(BasePermission):
         )
 
 
-class PatrolErrorsMixin:
-    """Turn the services' refusals into the API's error shapes."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ShiftConflict):
-            return Response(error_body(exc.code, exc.message), status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, services.PatrolInvalid | FixFormatError):
-            exc = exceptions.ValidationError({exc.field: [exc.message]})
-        return super().handle_exception(exc)
-
-
 def _device_of(request) -> Device | None:
     """The handheld whose token made the request (none for a web session)."""
     token = request.auth
@@ -77,9 +63,11 @@ def _visible_shift(request, pk: int) -> Shift:
     return get_object_or_404(shifts_visible_to(request.user), pk=pk)
 
 
-class ShiftListStartApi(PatrolErrorsMixin, ListAPIView):
+class ShiftListStartApi(ListAPIView):
     """GET: the shifts the caller may see, newest first. POST: start a shift (idempotent by
     ``client_uuid``: 201 for a new shift, 200 for the same one again, 409 for another's)."""
+
+    conflicts = True
 
     serializer_class = s.ShiftSerializer
     pagination_class = ShiftPagination
@@ -118,8 +106,10 @@ class ShiftDetailApi(APIView):
         return Response(s.ShiftDetailSerializer(_visible_shift(request, pk)).data)
 
 
-class ShiftEndApi(PatrolErrorsMixin, APIView):
+class ShiftEndApi(APIView):
     """End a shift (idempotent): only its inspector; others who may see it get 403."""
+
+    conflicts = True
 
     @extend_schema(request=s.ShiftEndInputSerializer, responses=s.ShiftDetailSerializer)
     def post(self, request, pk: int):
@@ -195,7 +185,7 @@ class ShiftPointsApi(APIView):
         return Response({"type": "FeatureCollection", "features": features})
 
 
-class TrackPointsUploadApi(PatrolErrorsMixin, APIView):
+class TrackPointsUploadApi(APIView):
     """Upload fixes: ``{crs?, points: [{id?, t, lon, lat, acc?, speed?, heading?, alt?, batt?,
     mock?}]}``, at most GRIDCITY_PATROL_MAX_BATCH points, ``t`` in ISO 8601 with an offset or
     epoch milliseconds, the body optionally gzip-compressed. 200 with what was accepted, what
@@ -204,6 +194,7 @@ class TrackPointsUploadApi(PatrolErrorsMixin, APIView):
 
     parser_classes = [BoundedJSONParser]
     permission_classes = [IsAuthenticated, IsInspector]
+    conflicts = True
 
     @extend_schema(request=s.PointsUploadInputSerializer, responses=s.IngestResultSerializer)
     def post(self, request):
@@ -282,10 +273,5 @@ class InspectorSummaryApi(APIView):
         area = given.validated_data.get("street") or given.validated_data.get("area")
         if area and not area_exists(area):
             raise exceptions.NotFound(_("There is no area with code %(code)s.") % {"code": area})
-        try:
-            rows = inspectors_day_summary(request.user, day=day, area=area)
-        except AreaOutOfScope:
-            raise exceptions.PermissionDenied(
-                _("This area is outside the one you oversee.")
-            ) from None
+        rows = inspectors_day_summary(request.user, day=day, area=area)  # AreaOutOfScope: 403
         return Response({"date": day.isoformat(), "area": area, "results": rows})
