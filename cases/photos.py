@@ -13,7 +13,7 @@ No database and no request objects; the model and the upload API call these func
   carry no metadata at all: no EXIF (so no GPS or device serials), no XMP, no ICC profile (colours
   are converted to sRGB first), no comments, no PNG text chunks. :func:`photo_display` adds the
   dark watermark band of a field camera (水印相机) with the case number, time and place.
-* :func:`distance_m` and :func:`photo_far_from` flag a photo taken far from its case.
+* :func:`distance_m` tells how far from its case a photo was taken.
 
 Limits are module constants; a Django setting of the same meaning overrides each one when
 settings are configured (``GRIDCITY_PHOTO_MAX_BYTES``, ``GRIDCITY_PHOTO_MAX_PIXELS``,
@@ -657,16 +657,3 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
-
-def photo_far_from(
-    facts: PhotoFacts, lon: float, lat: float, *, limit_m: float = 500
-) -> bool | None:
-    """Whether the photo's GPS position is more than ``limit_m`` metres from (``lon``, ``lat``).
-
-    None when the photo has no usable GPS position, so "no position" is never mistaken for "near".
-    Both positions must be WGS-84: convert a GCJ-02 or BD-09 case location first
-    (:mod:`gridcity.coords`), since their offset alone is several hundred metres.
-    """
-    if facts.lon is None or facts.lat is None:
-        return None
-    return distance_m(facts.lon, facts.lat, lon, lat) > limit_m
