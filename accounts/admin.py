@@ -17,6 +17,7 @@ from accounts.services import (
     user_set_password,
     user_set_role,
 )
+from gridcity.admin import ReadOnlyAdminMixin
 
 
 class PasswordSetForm(AdminPasswordChangeForm):
@@ -156,7 +157,7 @@ class DeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the log is evidence, nobody edits it."""
 
     list_display = ["at", "action", "username", "actor", "ip", "method", "path", "status"]
@@ -164,12 +165,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["username", "actor__username", "ip", "path"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
