@@ -30,9 +30,10 @@ def _stored(user: User) -> dict | None:
 
 
 def _tokens_revoke(
-    *, user: User, why: str, action: str, by: User | None, request, only_if_any=False, **detail
+    user: User, action: str, why: str, *, by: User | None, request, only_if_any=False, **detail
 ) -> int:
-    """Revoke the user's tokens and write the audit row ``action`` saying how many went."""
+    """Revoke the user's tokens for ``why`` and write the audit row ``action`` saying so and
+    how many devices went (none written for no device if ``only_if_any``)."""
     revoked = user_tokens_revoke(user=user, reason=why)
     if revoked or not only_if_any:
         audit_record(
@@ -41,6 +42,7 @@ def _tokens_revoke(
             actor=by,
             username=user.get_username(),
             user=user.pk,
+            reason=why,
             devices_revoked=revoked,
             **detail,
         )
@@ -77,15 +79,9 @@ def user_set_role(
     user.groups.remove(*role_groups.exclude(name=group_name(role)))
     user.groups.add(Group.objects.get(name=group_name(role)))
     if before is not None and before["role"] != role:
-        _tokens_revoke(
-            user=user,
-            why="role changed",
-            action=AuditAction.ROLE_CHANGED,
-            by=by,
-            request=request,
-            role_from=before["role"],
-            role_to=role.value,
-        )
+        roles = {"role_from": before["role"], "role_to": role.value}
+        why = "role changed"
+        _tokens_revoke(user, AuditAction.ROLE_CHANGED, why, by=by, request=request, **roles)
     return user
 
 
@@ -100,9 +96,7 @@ def user_set_active(*, user: User, active: bool, by: User | None = None, request
     user.is_active = active
     user.save(update_fields=["is_active"])
     if before is not None and before["is_active"] and not active:
-        _tokens_revoke(
-            user=user, why="user disabled", action=AuditAction.USER_DISABLED, by=by, request=request
-        )
+        _tokens_revoke(user, AuditAction.USER_DISABLED, "user disabled", by=by, request=request)
     return user
 
 
@@ -126,15 +120,8 @@ def user_set_password(
         username=user.get_username(),
         user=user.pk,
     )
-    _tokens_revoke(
-        user=user,
-        why="password changed",
-        action=AuditAction.TOKEN_REVOKED,
-        by=by,
-        request=request,
-        only_if_any=True,
-        reason="password changed",
-    )
+    why = "password changed"
+    _tokens_revoke(user, AuditAction.TOKEN_REVOKED, why, by=by, request=request, only_if_any=True)
     return user
 
 
