@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (tokens and audit follow people)
+        from accounts import signals  # noqa: F401  (log-ins audited from the auth signals)
         from accounts.roles import role_groups_sync
 
         # After every app's migrations (and test flushes): each role's group and permissions.

@@ -4,7 +4,7 @@ A handheld (PDA) logs in with user name, password and its device id and gets a d
 token, stored only as a hash and bound to one ``Device`` row. The token expires after
 ``GRIDCITY_TOKEN_IDLE_DAYS`` without use (knox's AUTO_REFRESH moves the expiry on every use).
 A token dies at once when its holder logs out, logs in again from the same device, has the device
-revoked (by themselves or an administrator), is disabled, or changes role (accounts.signals).
+revoked (by themselves or an administrator), is disabled, or changes role (accounts.services).
 
 Password checks go through ``django.contrib.auth.authenticate`` with the request, so
 django-axes counts every failure and refuses a locked-out user name or address before any
@@ -201,7 +201,7 @@ def token_revoke(*, token, by: User, request=None) -> None:
 def user_tokens_revoke(*, user: User, reason: str) -> int:
     """Delete every token the user holds and mark their live devices revoked; how many devices.
 
-    Called when the user is disabled or changes role (accounts.signals): a handheld must not
+    Called when the user is disabled or changes role (accounts.services): a handheld must not
     keep rights its holder no longer has. The caller writes the audit row that says why.
     """
     now = timezone.now()

@@ -119,47 +119,6 @@ def grids_visible_to(user: User | AnonymousUser) -> QuerySet[WorkGrid]:
     return grids.filter(rule)
 
 
-def users_visible_to(user: User | AnonymousUser) -> QuerySet[User]:
-    """The people a user may see: themselves, and those inside their scope.
-
-    A supervisor or dispatcher sees the inspectors of grids in their scope (now), the staff of
-    street offices there, and the supervisors and dispatchers of their own area; staff see
-    their department's colleagues; administrators see everyone.
-    """
-    users = User.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return users.none()
-    if policy.is_administrator(user):
-        return users
-    rule = Q(pk=user.pk)
-    if policy.is_department_staff(user) and user.department_id:
-        rule |= Q(department_id=user.department_id)
-    if policy.answers_for_area(user):
-        grids = grids_visible_to(user)
-        rule |= Q(
-            pk__in=GridAssignment.objects.filter(valid_to__isnull=True, grid__in=grids).values(
-                "inspector_id"
-            )
-        )
-        if prefix := scope_prefix(user):
-            rule |= Q(department__street__code__startswith=prefix)
-            rule |= Q(street__code__startswith=prefix)
-            if len(prefix) == 6:
-                rule |= Q(district__code=prefix)
-    return users.filter(rule)
-
-
-def inspector_of(grid: WorkGrid, at: datetime | None = None, *, kind: str = "primary"):
-    """Who was responsible for ``grid`` at ``at`` (default now), or None."""
-    held = GridAssignment.objects.filter(grid=grid, kind=kind).select_related("inspector")
-    if at is None:
-        held = held.filter(valid_to__isnull=True)
-    else:
-        held = held.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), valid_from__lte=at)
-    assignment = held.first()
-    return assignment.inspector if assignment else None
-
-
 def grids_of(inspector: User, at: datetime | None = None) -> QuerySet[WorkGrid]:
     """The grids ``inspector`` held at ``at`` (default now), primary or backup."""
     condition = _open_assignments(at) & Q(assignments__inspector=inspector)

@@ -1,19 +1,21 @@
 """Web log-in pages: Django's auth views with GridCity's templates (zh-Hans first).
 
-Log-ins, log-outs and failures are audited by the auth-signal receivers in accounts.signals;
-django-axes counts the failures and answers 429 once a user name or address is locked out.
+Log-ins, log-outs and failures are audited by the auth-signal receivers in accounts.signals, a
+new password by ``accounts.services.user_set_password``; django-axes counts the failures and
+answers 429 once a user name or address is locked out.
 """
 
 from axes.helpers import get_cool_off
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 
-from accounts.audit import audit_record
 from accounts.auth import LoginRefused, credentials_check
-from accounts.models import AuditAction
+from accounts.services import user_set_password
 
 
 class LoginForm(AuthenticationForm):
@@ -55,9 +57,16 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("password_change_done")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        audit_record(action=AuditAction.PASSWORD_CHANGED, request=self.request, actor=form.user)
-        return response
+        # The service sets the password, signs the handhelds out and audits; this session
+        # stays logged in, as in Django's own view.
+        user_set_password(
+            user=form.user,
+            password=form.cleaned_data["new_password1"],
+            by=form.user,
+            request=self.request,
+        )
+        update_session_auth_hash(self.request, form.user)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

@@ -1,4 +1,4 @@
-"""grids_visible_to / users_visible_to for a supervisor and the dispatcher on the demo city.
+"""grids_visible_to for a supervisor and the dispatcher on the demo city.
 
 Figure: time and query count for the dispatcher (the whole district, 4,833 grids); baseline:
 the same for a supervisor of one street (about a tenth of the grids). Equal query counts are
@@ -9,17 +9,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from accounts.selectors import grids_visible_to, users_visible_to
+from accounts.selectors import grids_visible_to
 from bench.common import best_of_interleaved, line
 
 
 def run():
     street = User.objects.get(username="supervisor-440306001")
     district = User.objects.get(username="dispatcher")
-    for name, selector in (
-        ("grids_visible_to", grids_visible_to),
-        ("users_visible_to", users_visible_to),
-    ):
+    for name, selector in (("grids_visible_to", grids_visible_to),):
 
         def measure(user, selector=selector):
             with CaptureQueriesContext(connection) as queries:

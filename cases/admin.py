@@ -27,27 +27,13 @@ from cases.models import (
     TimeUnit,
 )
 from cases.workcal import calendar_known
+from gridcity.admin import ReadOnlyAdminMixin
 
 UNIT_ABBREVIATIONS = {
     TimeUnit.WORK_HOURS: _("wh"),  # 工作时
     TimeUnit.WORK_DAYS: _("wd"),  # 工作日
     TimeUnit.CLOCK_HOURS: _("h"),  # 紧急工作时, round the clock
 }
-
-
-class ReadOnlyAdminMixin:
-    """Seen, never written: the services are the only writers of these rows."""
-
-    actions = None
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- taxonomy --------------------------------------------------------------------------------

@@ -5,15 +5,13 @@ history), so the calendar is built once per process and rebuilt only when an ove
 (a cheap fingerprint query at most every ``GRIDCITY_CALENDAR_CHECK_SECONDS``).
 """
 
-import threading
-import time
 from datetime import datetime
 from datetime import time as clock
 
 from django.conf import settings
-from django.db.models import Count, Max
 
 from cases import workcal
+from gridcity.fingerprint import FingerprintCache, tables_fingerprint
 
 
 def _periods() -> tuple[tuple[clock, clock], ...]:
@@ -26,36 +24,34 @@ def _periods() -> tuple[tuple[clock, clock], ...]:
     return tuple(periods)
 
 
+def _calendar_build(fingerprint: tuple) -> workcal.WorkCalendar:
+    from cases.models import CalendarDay
+
+    overrides = dict(CalendarDay.objects.values_list("date", "working"))
+    return workcal.WorkCalendar(periods=_periods(), overrides=overrides)
+
+
+def _calendar_fingerprint() -> tuple:
+    from cases.models import CalendarDay
+
+    return tables_fingerprint(CalendarDay)
+
+
 class _Holder:
+    """The process's calendar; ``reset()`` makes the next deadline read the overrides again."""
+
     def __init__(self):
-        self._lock = threading.Lock()
-        self._calendar: workcal.WorkCalendar | None = None
-        self._fingerprint = None
-        self._checked = 0.0
+        self._cache = FingerprintCache(
+            fingerprint=_calendar_fingerprint,
+            build=_calendar_build,
+            interval=lambda: getattr(settings, "GRIDCITY_CALENDAR_CHECK_SECONDS", 5),
+        )
 
     def get(self) -> workcal.WorkCalendar:
-        from cases.models import CalendarDay
-
-        interval = getattr(settings, "GRIDCITY_CALENDAR_CHECK_SECONDS", 5)
-        now = time.monotonic()
-        if self._calendar is not None and now - self._checked < interval:
-            return self._calendar
-        with self._lock:
-            fingerprint = tuple(
-                CalendarDay.objects.aggregate(
-                    n=Count("id"), top=Max("id"), at=Max("updated_at")
-                ).values()
-            )
-            if self._calendar is None or fingerprint != self._fingerprint:
-                overrides = dict(CalendarDay.objects.values_list("date", "working"))
-                self._calendar = workcal.WorkCalendar(periods=_periods(), overrides=overrides)
-                self._fingerprint = fingerprint
-            self._checked = now
-            return self._calendar
+        return self._cache.get()
 
     def reset(self) -> None:
-        with self._lock:
-            self._calendar = None
+        self._cache.clear()
 
 
 calendar_holder = _Holder()

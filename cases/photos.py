@@ -13,7 +13,7 @@ No database and no request objects; the model and the upload API call these func
   carry no metadata at all: no EXIF (so no GPS or device serials), no XMP, no ICC profile (colours
   are converted to sRGB first), no comments, no PNG text chunks. :func:`photo_display` adds the
   dark watermark band of a field camera (水印相机) with the case number, time and place.
-* :func:`distance_m` and :func:`photo_far_from` flag a photo taken far from its case.
+* :func:`distance_m` tells how far from its case a photo was taken.
 
 Limits are module constants; a Django setting of the same meaning overrides each one when
 settings are configured (``GRIDCITY_PHOTO_MAX_BYTES``, ``GRIDCITY_PHOTO_MAX_PIXELS``,
@@ -313,29 +313,9 @@ def photo_inspect(data: bytes) -> tuple[Image.Image, PhotoFacts]:
         "too_many_pixels", params={"limit": f"{max_pixels / 1_000_000:g}"}
     )
 
-    try:
-        # Only the accepted plugins parse the upload: less of Pillow is exposed to hostile input.
-        image = Image.open(io.BytesIO(data), formats=formats)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise too_many_pixels from exc
-    except _PILLOW_ERRORS as exc:  # UnidentifiedImageError is an OSError
-        raise _open_failure(data, formats) from exc
-
-    with image:
+    with _photo_open(data, formats, too_many_pixels) as image:
         fmt = "JPEG" if image.format == "MPO" else str(image.format)
-        width, height = image.size
-        if width < 1 or height < 1:
-            raise PhotoRejected("corrupt")
-        if width * height > max_pixels:
-            raise too_many_pixels
-        try:
-            image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise too_many_pixels from exc
-        except _PILLOW_ERRORS as exc:
-            code = "truncated" if "truncated" in str(exc) or "incomplete" in str(exc) else "corrupt"
-            raise PhotoRejected(code) from exc
-
+        _pixels_load(image, max_pixels, too_many_pixels)
         exif = _safe_exif(image)
         taken_at = _exif_taken_at(exif)
         lon, lat = _exif_lon_lat(exif)
@@ -356,6 +336,33 @@ def photo_inspect(data: bytes) -> tuple[Image.Image, PhotoFacts]:
         lat=lat,
     )
     return upright, facts
+
+
+def _photo_open(data: bytes, formats: tuple, too_many_pixels: PhotoRejected) -> Image.Image:
+    """The upload opened (header only) by the accepted formats' plugins, or PhotoRejected."""
+    try:
+        # Only the accepted plugins parse the upload: less of Pillow is exposed to hostile input.
+        return Image.open(io.BytesIO(data), formats=formats)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise too_many_pixels from exc
+    except _PILLOW_ERRORS as exc:  # UnidentifiedImageError is an OSError
+        raise _open_failure(data, formats) from exc
+
+
+def _pixels_load(image: Image.Image, max_pixels: int, too_many_pixels: PhotoRejected) -> None:
+    """Decode every pixel, after checking the pixel count the header declares."""
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise PhotoRejected("corrupt")
+    if width * height > max_pixels:
+        raise too_many_pixels
+    try:
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise too_many_pixels from exc
+    except _PILLOW_ERRORS as exc:
+        code = "truncated" if "truncated" in str(exc) or "incomplete" in str(exc) else "corrupt"
+        raise PhotoRejected(code) from exc
 
 
 def _normalise(image: Image.Image, *, keep_alpha: bool) -> Image.Image:
@@ -664,17 +671,3 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     half_dlambda = math.radians(lon2 - lon1) / 2
     h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
-def photo_far_from(
-    facts: PhotoFacts, lon: float, lat: float, *, limit_m: float = 500
-) -> bool | None:
-    """Whether the photo's GPS position is more than ``limit_m`` metres from (``lon``, ``lat``).
-
-    None when the photo has no usable GPS position, so "no position" is never mistaken for "near".
-    Both positions must be WGS-84: convert a GCJ-02 or BD-09 case location first
-    (:mod:`gridcity.coords`), since their offset alone is several hundred metres.
-    """
-    if facts.lon is None or facts.lat is None:
-        return None
-    return distance_m(facts.lon, facts.lat, lon, lat) > limit_m

@@ -6,6 +6,21 @@ from leaflet.admin import LeafletGeoAdmin
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 
 
+class ReadOnlyAdminMixin:
+    """Seen, never written: the services are the only writers of these rows."""
+
+    actions = None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class UnitAdmin(LeafletGeoAdmin):
     """Map widget from django-leaflet's own static files: it works with no internet."""
 

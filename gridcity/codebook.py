@@ -9,53 +9,33 @@ newest ``updated_at``, highest id) changes — checked at most every
 second) — or when an id is asked for that it does not hold (a row added a moment ago).
 """
 
-import threading
-import time
-
 from django.conf import settings
-from django.db.models import Count, Max, Model
+from django.db.models import Model
+
+from gridcity.fingerprint import FingerprintCache, tables_fingerprint
 
 
 class CodeBook:
     def __init__(self, model: type[Model], fields: tuple[str, ...] = ("code",)):
         self.model = model
         self.fields = fields
-        self._lock = threading.Lock()
-        self._rows: dict[int, tuple] = {}
-        self._fingerprint: tuple | None = None
-        self._checked_at = 0.0
-
-    def _fingerprint_now(self) -> tuple:
-        return tuple(
-            self.model.objects.aggregate(
-                n=Count("id"), last=Max("updated_at"), top=Max("id")
-            ).values()
+        self._rows = FingerprintCache(
+            fingerprint=lambda: tables_fingerprint(model),
+            build=self._load,
+            interval=lambda: settings.GRIDCITY_CODEBOOK_CHECK_SECONDS,
         )
 
-    def _load(self, fingerprint: tuple) -> None:
+    def _load(self, fingerprint: tuple) -> dict[int, tuple]:
         rows = self.model.objects.values_list("id", *self.fields)
-        self._rows = {row[0]: tuple(row[1:]) for row in rows}
-        self._fingerprint = fingerprint
-
-    def _fresh(self, *, force: bool = False) -> dict[int, tuple]:
-        now = time.monotonic()
-        interval = settings.GRIDCITY_CODEBOOK_CHECK_SECONDS
-        if not force and self._fingerprint is not None and now - self._checked_at < interval:
-            return self._rows
-        with self._lock:
-            fingerprint = self._fingerprint_now()
-            if fingerprint != self._fingerprint:
-                self._load(fingerprint)
-            self._checked_at = time.monotonic()
-            return self._rows
+        return {row[0]: tuple(row[1:]) for row in rows}
 
     def get(self, pk: int | None) -> tuple | None:
         """The row's fields, or None for no id (or an id that no longer exists)."""
         if pk is None:
             return None
-        rows = self._fresh()
+        rows = self._rows.get()
         if pk not in rows:
-            rows = self._fresh(force=True)
+            rows = self._rows.get(force=True)
         return rows.get(pk)
 
     def code(self, pk: int | None) -> str | None:
@@ -63,5 +43,4 @@ class CodeBook:
         return row[0] if row is not None else None
 
     def clear(self) -> None:
-        with self._lock:
-            self._rows, self._fingerprint, self._checked_at = {}, None, 0.0
+        self._rows.clear()

@@ -127,28 +127,34 @@ def gcj02_to_wgs84(lon, lat):
         lat = float(lat)
         if _out_of_china(lon, lat):
             return lon, lat
-        wlon, wlat = lon, lat
-        for _ in range(_MAX_ITERATIONS):
-            if _out_of_china(wlon, wlat):
-                glon, glat = wlon, wlat
-            else:
-                dlon, dlat = _gcj_delta(wlon, wlat)
-                glon, glat = wlon + dlon, wlat + dlat
-            step_lon = glon - lon
-            step_lat = glat - lat
-            wlon -= step_lon
-            wlat -= step_lat
-            if abs(step_lon) < _TOLERANCE and abs(step_lat) < _TOLERANCE:
-                break
-        return wlon, wlat
+        return _solve_scalar(wgs84_to_gcj02, lon, lat, lon, lat)
     lon, lat = _as_arrays(lon, lat)
     inside = _in_china_mask(lon, lat)
-    wlon, wlat = lon.copy(), lat.copy()
+    return _solve_arrays(wgs84_to_gcj02, lon, lat, lon.copy(), lat.copy(), inside)
+
+
+def _solve_scalar(forward, lon: float, lat: float, wlon: float, wlat: float):
+    """The point p with forward(p) = (lon, lat), by fixed-point iteration from (wlon, wlat)."""
+    for _ in range(_MAX_ITERATIONS):
+        flon, flat = forward(wlon, wlat)
+        step_lon = flon - lon
+        step_lat = flat - lat
+        wlon -= step_lon
+        wlat -= step_lat
+        if abs(step_lon) < _TOLERANCE and abs(step_lat) < _TOLERANCE:
+            break
+    return wlon, wlat
+
+
+def _solve_arrays(forward, lon, lat, wlon, wlat, moving=None):
+    """:func:`_solve_scalar` for arrays; points where ``moving`` is False stay where they are."""
     with np.errstate(invalid="ignore"):
         for _ in range(_MAX_ITERATIONS):
-            glon, glat = wgs84_to_gcj02(wlon, wlat)
-            step_lon = np.where(inside, glon - lon, 0.0)
-            step_lat = np.where(inside, glat - lat, 0.0)
+            flon, flat = forward(wlon, wlat)
+            step_lon, step_lat = flon - lon, flat - lat
+            if moving is not None:
+                step_lon = np.where(moving, step_lon, 0.0)
+                step_lat = np.where(moving, step_lat, 0.0)
             wlon -= step_lon
             wlat -= step_lat
             if not (
@@ -193,34 +199,13 @@ def bd09_to_gcj02(lon, lat):
     if _is_scalar(lon, lat):
         lon = float(lon)
         lat = float(lat)
-        glon, glat = _bd09_to_gcj02_approx(lon, lat)
-        for _ in range(_MAX_ITERATIONS):
-            blon, blat = gcj02_to_bd09(glon, glat)
-            step_lon = blon - lon
-            step_lat = blat - lat
-            glon -= step_lon
-            glat -= step_lat
-            if abs(step_lon) < _TOLERANCE and abs(step_lat) < _TOLERANCE:
-                break
-        return glon, glat
+        return _solve_scalar(gcj02_to_bd09, lon, lat, *_bd09_to_gcj02_approx(lon, lat))
     lon, lat = _as_arrays(lon, lat)
     x = lon - 0.0065
     y = lat - 0.006
     z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    glon, glat = z * np.cos(theta), z * np.sin(theta)
-    with np.errstate(invalid="ignore"):
-        for _ in range(_MAX_ITERATIONS):
-            blon, blat = gcj02_to_bd09(glon, glat)
-            step_lon = blon - lon
-            step_lat = blat - lat
-            glon -= step_lon
-            glat -= step_lat
-            if not (
-                np.any(np.abs(step_lon) >= _TOLERANCE) or np.any(np.abs(step_lat) >= _TOLERANCE)
-            ):
-                break
-    return glon, glat
+    return _solve_arrays(gcj02_to_bd09, lon, lat, z * np.cos(theta), z * np.sin(theta))
 
 
 # --- Compositions and dispatch -----------------------------------------------------------------

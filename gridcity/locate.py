@@ -8,17 +8,15 @@ within ``GRIDCITY_LOCATE_INDEX_CHECK_SECONDS``, by comparing a cheap fingerprint
 tables. A point the index does not place goes to the database, which stays the authority.
 """
 
-import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db.models import Count, Max
 
 from gridcity import coords, geometry
+from gridcity.fingerprint import FingerprintCache, tables_fingerprint
 from gridcity.models import Community, District, Street, WorkGrid
 
 
@@ -53,12 +51,7 @@ class Location:
 
 def hierarchy_fingerprint() -> tuple:
     """Changes whenever a unit of the hierarchy is added, changed or removed."""
-    return tuple(
-        tuple(
-            model.objects.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")).values()
-        )
-        for model in (WorkGrid, Community, Street, District)
-    )
+    return tables_fingerprint(WorkGrid, Community, Street, District)
 
 
 def _location_of(grid: WorkGrid) -> Location:
@@ -110,28 +103,20 @@ class GridIndex:
 
 
 class _IndexHolder:
+    """The process's grid index; ``invalidate()`` makes the next look-up build it again."""
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._index: GridIndex | None = None
-        self._checked_at = 0.0
+        self._cache = FingerprintCache(
+            fingerprint=hierarchy_fingerprint,
+            build=lambda fingerprint: GridIndex(fingerprint, list(_grids_with_ancestors())),
+            interval=lambda: settings.GRIDCITY_LOCATE_INDEX_CHECK_SECONDS,
+        )
 
     def invalidate(self) -> None:
-        self._index = None
+        self._cache.clear()
 
     def get(self) -> GridIndex:
-        index = self._index
-        now = time.monotonic()
-        if (
-            index is not None
-            and now - self._checked_at < settings.GRIDCITY_LOCATE_INDEX_CHECK_SECONDS
-        ):
-            return index
-        with self._lock:
-            fingerprint = hierarchy_fingerprint()
-            if self._index is None or self._index.fingerprint != fingerprint:
-                self._index = GridIndex(fingerprint, list(_grids_with_ancestors()))
-            self._checked_at = time.monotonic()
-            return self._index
+        return self._cache.get()
 
 
 grid_index = _IndexHolder()

@@ -48,71 +48,90 @@ def units_import(
     progress = progress or _no_progress
     level = Level(level)
     model = LEVEL_MODELS[level]
-    parent_level = PARENT_LEVEL.get(level)
-    parent_model = LEVEL_MODELS[parent_level] if parent_level else None
-    problems: list[Problem] = []
-
     # 1. Each feature on its own.
-    counts = Counter(f.code for f in features if f.code)
-    good: list[FeatureIn] = []
-    for done, f in enumerate(features, start=1):
-        reasons = [f.read_error] if f.read_error else []
-        if not f.code:
-            reasons.append(_("the code is missing"))
-        elif counts[f.code] > 1:
-            reasons.append(
-                _("the code %(code)s appears %(n)d times in the file")
-                % {"code": f.code, "n": counts[f.code]}
-            )
-        if not f.name:
-            reasons.append(_("the name is missing"))
-        if not f.read_error:
-            if f.geom is not None and not f.geom.is_empty:
-                f.geom = (
-                    geometry.to_multipolygon(f.geom)
-                    if f.geom.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection")
-                    else f.geom
-                )
-            reasons += validation.geometry_errors(f.geom)
-        if f.code:
-            if parent_level is None:
-                reasons += validation.code_errors(level, f.code, None)
-            else:
-                if f.parent_code is None and len(f.code) == validation.CODE_LENGTHS[level]:
-                    f.parent_code = f.code[: validation.CODE_LENGTHS[parent_level]]
-                reasons += validation.code_errors(level, f.code, f.parent_code)
-        problems += [Problem(f.label, r) for r in reasons]
-        if not reasons:
-            good.append(f)
-        if done % 500 == 0:
-            progress("check", done, len(features))
-
+    good, problems = _features_checked(level, features, progress)
     # 2. Parents: known, and holding the child.
-    parents = {}
-    if parent_model is not None:
-        wanted = {f.parent_code for f in good}
-        parents = {p.code: p for p in parent_model.objects.filter(code__in=wanted)}
-        parent_shapes = {code: geometry.to_shapely(p.geom) for code, p in parents.items()}
-        still_good = []
-        for f in good:
-            if f.parent_code not in parents:
-                problems.append(
-                    Problem(f.label, _("unknown parent %(code)s") % {"code": f.parent_code})
-                )
-                continue
-            still_good.append(f)
-        good = still_good
-        problems += validation.outside_parent_problems(
-            [(f.label, f.geom, f.parent_code) for f in good],
-            {code: (str(parents[code]), shape) for code, shape in parent_shapes.items()},
-            progress=progress,
-        )
-
+    good, parents, parent_problems = _parents_checked(level, good, progress)
+    problems += parent_problems
     # 3. Siblings: the file against itself and against units it does not replace.
     problems += _overlap_problems(model, good, progress)
     if problems:
         raise ImportRejected(problems)
     return _write(model, level, good, parents, progress)
+
+
+def _feature_reasons(level: Level, f: FeatureIn, counts: Counter) -> list[str]:
+    """What is wrong with one feature on its own; normalises its geometry and parent code."""
+    reasons = [f.read_error] if f.read_error else []
+    if not f.code:
+        reasons.append(_("the code is missing"))
+    elif counts[f.code] > 1:
+        reasons.append(
+            _("the code %(code)s appears %(n)d times in the file")
+            % {"code": f.code, "n": counts[f.code]}
+        )
+    if not f.name:
+        reasons.append(_("the name is missing"))
+    if not f.read_error:
+        if f.geom is not None and not f.geom.is_empty:
+            f.geom = (
+                geometry.to_multipolygon(f.geom)
+                if f.geom.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection")
+                else f.geom
+            )
+        reasons += validation.geometry_errors(f.geom)
+    if f.code:
+        parent_level = PARENT_LEVEL.get(level)
+        if parent_level is None:
+            reasons += validation.code_errors(level, f.code, None)
+        else:
+            if f.parent_code is None and len(f.code) == validation.CODE_LENGTHS[level]:
+                f.parent_code = f.code[: validation.CODE_LENGTHS[parent_level]]
+            reasons += validation.code_errors(level, f.code, f.parent_code)
+    return reasons
+
+
+def _features_checked(
+    level: Level, features: list[FeatureIn], progress: Progress
+) -> tuple[list[FeatureIn], list[Problem]]:
+    """The features that are good on their own, and the problems of the others."""
+    counts = Counter(f.code for f in features if f.code)
+    good: list[FeatureIn] = []
+    problems: list[Problem] = []
+    for done, f in enumerate(features, start=1):
+        reasons = _feature_reasons(level, f, counts)
+        problems += [Problem(f.label, r) for r in reasons]
+        if not reasons:
+            good.append(f)
+        if done % 500 == 0:
+            progress("check", done, len(features))
+    return good, problems
+
+
+def _parents_checked(
+    level: Level, good: list[FeatureIn], progress: Progress
+) -> tuple[list[FeatureIn], dict[str, Unit], list[Problem]]:
+    """The features whose parent exists, the parents by code, and the problems: an unknown
+    parent, or a unit not inside its parent."""
+    parent_level = PARENT_LEVEL.get(level)
+    if parent_level is None:
+        return good, {}, []
+    parent_model = LEVEL_MODELS[parent_level]
+    wanted = {f.parent_code for f in good}
+    parents = {p.code: p for p in parent_model.objects.filter(code__in=wanted)}
+    parent_shapes = {code: geometry.to_shapely(p.geom) for code, p in parents.items()}
+    problems = [
+        Problem(f.label, _("unknown parent %(code)s") % {"code": f.parent_code})
+        for f in good
+        if f.parent_code not in parents
+    ]
+    good = [f for f in good if f.parent_code in parents]
+    problems += validation.outside_parent_problems(
+        [(f.label, f.geom, f.parent_code) for f in good],
+        {code: (str(parents[code]), shape) for code, shape in parent_shapes.items()},
+        progress=progress,
+    )
+    return good, parents, problems
 
 
 def _overlap_problems(

@@ -63,25 +63,7 @@ def read_features(
     """Every feature of one layer, converted to WGS-84 lon/lat; per-feature problems recorded."""
     if crs not in coords.CRS_CHOICES:
         raise VectorFileError(_("unknown crs %(crs)r") % {"crs": crs})
-    path = Path(path)
-    if not path.exists():
-        raise VectorFileError(_("no such file: %(path)s") % {"path": path})
-    try:
-        source = DataSource(str(path))
-    except GDALException as exc:
-        raise VectorFileError(
-            _("GDAL cannot read %(path)s: %(exc)s") % {"path": path, "exc": exc}
-        ) from exc
-    if layer is not None:
-        names = [lyr.name for lyr in source]
-        if layer not in names:
-            raise VectorFileError(
-                _("no layer %(layer)r; the file has %(names)s")
-                % {"layer": layer, "names": ", ".join(names)}
-            )
-        lyr = source[names.index(layer)]
-    else:
-        lyr = source[0]
+    lyr = _layer_open(Path(path), layer)
     fields = list(lyr.fields)
     for wanted in (code_field, name_field, parent_field):
         if wanted is not None and wanted not in fields:
@@ -89,7 +71,6 @@ def read_features(
                 _("no field %(field)r in layer %(layer)s; it has: %(fields)s")
                 % {"field": wanted, "layer": lyr.name, "fields": ", ".join(fields) or "-"}
             )
-    wgs84 = SpatialReference(4326)
     reproject = lyr.srs is not None and not _is_wgs84(lyr.srs)
     features = []
     for number, feature in enumerate(lyr, start=1):
@@ -100,22 +81,50 @@ def read_features(
             parent_code=_text(feature.get(parent_field)) if parent_field else None,
             geom=None,
         )
-        try:
-            ogr = feature.geom
-        except GDALException:
-            features.append(item)  # no geometry at all: reported as empty
-            continue
-        try:
-            if reproject:
-                ogr.transform(wgs84)
-            geom = shapely.force_2d(shapely.from_wkb(bytes(ogr.wkb)))
-            if crs != "wgs84" and not geom.is_empty:
-                geom = coords.shapely_transform(geom, crs, "wgs84")
-            item.geom = geom
-        except (GDALException, shapely.errors.GEOSException, TypeError, ValueError) as exc:
-            item.read_error = _("the geometry cannot be read: %(exc)s") % {"exc": exc}
+        _geometry_read(item, feature, reproject=reproject, crs=crs)
         features.append(item)
     return features
+
+
+def _layer_open(path: Path, layer: str | None):
+    """The named layer of the file (the first without a name), or VectorFileError."""
+    if not path.exists():
+        raise VectorFileError(_("no such file: %(path)s") % {"path": path})
+    try:
+        source = DataSource(str(path))
+    except GDALException as exc:
+        raise VectorFileError(
+            _("GDAL cannot read %(path)s: %(exc)s") % {"path": path, "exc": exc}
+        ) from exc
+    if layer is None:
+        return source[0]
+    names = [lyr.name for lyr in source]
+    if layer not in names:
+        raise VectorFileError(
+            _("no layer %(layer)r; the file has %(names)s")
+            % {"layer": layer, "names": ", ".join(names)}
+        )
+    return source[names.index(layer)]
+
+
+def _geometry_read(item: FeatureIn, feature, *, reproject: bool, crs: str) -> None:
+    """Set ``item.geom`` to the feature's geometry in WGS-84, or ``item.read_error``.
+
+    A feature without any geometry keeps ``geom=None`` and is reported as empty later.
+    """
+    try:
+        ogr = feature.geom
+    except GDALException:
+        return
+    try:
+        if reproject:
+            ogr.transform(SpatialReference(4326))
+        geom = shapely.force_2d(shapely.from_wkb(bytes(ogr.wkb)))
+        if crs != "wgs84" and not geom.is_empty:
+            geom = coords.shapely_transform(geom, crs, "wgs84")
+        item.geom = geom
+    except (GDALException, shapely.errors.GEOSException, TypeError, ValueError) as exc:
+        item.read_error = _("the geometry cannot be read: %(exc)s") % {"exc": exc}
 
 
 def _is_wgs84(srs: SpatialReference) -> bool:

@@ -40,6 +40,7 @@ from cases.selectors import (
     duplicates_visible_to,
 )
 from gridcity import coords, db
+from gridcity.api.conditional import etag_answer
 from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.api.pagination import CursorPagination
 from gridcity.api.parsers import FormParser, MultiPartParser
@@ -378,8 +379,8 @@ class CategoriesApi(APIView):
         version = repr((stamp, count, request.LANGUAGE_CODE)).encode()
         etag = f'"{hashlib.sha1(version).hexdigest()[:20]}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if etag in request.headers.get("If-None-Match", ""):
-            return Response(status=304, headers=headers)
+        if (answer := etag_answer(request, etag=etag, headers=headers)) is not None:
+            return answer
         categories = Category.objects.prefetch_related(
             Prefetch(
                 "items",

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from gridcity import coords
 from gridcity.api import filters
 from gridcity.api import serializers as s
+from gridcity.api.conditional import etag_answer
 from gridcity.api.errors import not_found
 from gridcity.api.pagination import FeatureCursorPagination
 from gridcity.api.permissions import ModelPermissions
@@ -43,8 +44,8 @@ class HierarchyCacheMixin:
         path = hashlib.sha1(request.get_full_path().encode()).hexdigest()[:16]
         etag = f'"{version}-{path}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if etag in request.headers.get("If-None-Match", ""):
-            return Response(status=304, headers=headers)
+        if (answer := etag_answer(request, etag=etag, headers=headers)) is not None:
+            return answer
         key = f"gridcity:api:{version}:{path}"
         data = cache.get(key)
         if data is None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.auth import device_revoke
 from accounts.models import AuditAction, AuditEvent, Device, GridAssignment, Role, User
-from accounts.services import user_set_role
+from accounts.services import user_set_active, user_set_password, user_set_role
 
 PASSWORD = "lamp-post 42 under the bridge"
 TOKEN_URL = "/api/v1/auth/token/"
@@ -102,8 +102,7 @@ def test_handheld_logs_in_sees_exactly_its_grids_and_is_cut_off_when_disabled(
     )
     assert me.json()["role_display"] == "Grid inspector"
 
-    inspector.is_active = False
-    inspector.save()
+    user_set_active(user=inspector, active=False)
 
     assert_refused(client.get("/api/v1/me/", **as_token(token)))
     assert not inspector.auth_token_set.exists()
@@ -274,8 +273,7 @@ def test_the_admin_site_signs_a_handheld_out(client, inspector):
 def test_a_new_password_signs_every_handheld_out(client, inspector):
     first, second = token_of(client, "wang-wei", "pda-1"), token_of(client, "wang-wei", "pda-2")
 
-    inspector.set_password("another lamp-post 43")
-    inspector.save()
+    user_set_password(user=inspector, password="another lamp-post 43")
 
     assert_refused(client.get("/api/v1/me/", **as_token(first)))
     assert_refused(client.get("/api/v1/me/", **as_token(second)))

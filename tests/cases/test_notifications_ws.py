@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.auth import device_revoke, token_issue
+from accounts.services import user_set_active
 from cases.consumers import CLOSE_UNAUTHENTICATED, NotificationConsumer
 from cases.models import Notification
 from cases.notify import notify, user_group
@@ -311,9 +312,7 @@ def test_disabling_a_person_closes_their_browser_socket_too(people):
 
     @database_sync_to_async
     def disable():
-        with transaction.atomic():
-            people.staff.is_active = False
-            people.staff.save()
+        user_set_active(user=people.staff, active=False)
 
     async def scenario():
         ws = WebsocketCommunicator(application, URL, headers=headers)

@@ -27,7 +27,6 @@ from cases.photos import (
     distance_m,
     photo_clean,
     photo_display,
-    photo_far_from,
     photo_inspect,
     photo_thumbnail,
 )
@@ -648,34 +647,22 @@ def test_a_transparent_png_is_shown_on_white_in_thumbnails_and_display():
 # --- distance from the case -------------------------------------------------------------------
 
 
-def facts_at(lon, lat) -> PhotoFacts:
-    return PhotoFacts("JPEG", 1, 1, 1, "0" * 64, None, lon, lat)
-
-
 def test_distance_m_matches_a_known_length():
     # One degree of latitude on the mean sphere.
     assert distance_m(113.883, 22.0, 113.883, 23.0) == pytest.approx(111_195, abs=1)
     assert distance_m(LON, LAT, LON, LAT) == 0
 
 
-def test_a_photo_near_the_case_is_not_far():
-    assert photo_far_from(facts_at(LON, LAT), LON + 0.003, LAT) is False  # ≈ 308 m east
-
-
-def test_a_photo_streets_away_from_the_case_is_far():
-    assert photo_far_from(facts_at(LON, LAT), LON + 0.006, LAT) is True  # ≈ 617 m east
-    assert photo_far_from(facts_at(LON, LAT), LON + 0.003, LAT, limit_m=100) is True
-
-
-def test_a_photo_without_gps_is_neither_near_nor_far():
-    assert photo_far_from(facts_at(None, None), LON, LAT) is None
+def test_a_photo_a_few_streets_from_the_case_is_hundreds_of_metres_away():
+    assert distance_m(LON, LAT, LON + 0.003, LAT) == pytest.approx(308, rel=0.01)
+    assert distance_m(LON, LAT, LON + 0.006, LAT) == pytest.approx(617, rel=0.01)
 
 
 def test_exif_position_feeds_the_distance_check():
     _, facts = photo_inspect(encode(scene(), exif=gps_exif()))
 
-    assert photo_far_from(facts, LON, LAT) is False
-    assert photo_far_from(facts, LON, LAT + 0.01) is True
+    assert distance_m(facts.lon, facts.lat, LON, LAT) < 1
+    assert distance_m(facts.lon, facts.lat, LON, LAT + 0.01) == pytest.approx(1_112, rel=0.01)
 
 
 # --- without Django settings ------------------------------------------------------------------

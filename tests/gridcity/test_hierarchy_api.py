@@ -151,6 +151,35 @@ def test_client_with_current_copy_gets_304(small_city, client):
     assert again["ETag"] == first["ETag"]
 
 
+@pytest.mark.parametrize(
+    ("if_none_match", "expected"),
+    [
+        ("{etag}", 304),
+        ("W/{etag}", 304),  # If-None-Match compares weakly
+        ('"an-old-copy", {etag}', 304),
+        ("*", 304),
+        ('"an-old-copy"', 200),
+        ('"{etag}"', 200),  # a tag that merely contains the current one
+    ],
+)
+def test_if_none_match_is_compared_as_http_says(small_city, client, if_none_match, expected):
+    url, params = "/api/v1/grids/", {"street": "999901001"}
+    etag = client.get(url, params)["ETag"]
+
+    again = client.get(url, params, HTTP_IF_NONE_MATCH=if_none_match.format(etag=etag))
+
+    assert again.status_code == expected
+    assert again["ETag"] == etag
+    assert again["Cache-Control"] == "no-cache"
+
+
+def test_an_if_match_naming_an_old_copy_is_refused(small_city, client):
+    response = client.get("/api/v1/grids/", HTTP_IF_MATCH='"an-old-copy"')
+
+    assert response.status_code == 412
+    assert response.json()["error"]["code"] == "precondition_failed"
+
+
 def test_cached_answer_follows_a_change_to_the_grids(small_city, client):
     grid = small_city.grids[0]
     first = client.get(f"/api/v1/grids/{grid.code}/")

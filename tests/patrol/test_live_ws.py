@@ -19,6 +19,7 @@ from guardian.shortcuts import assign_perm
 
 from accounts.auth import token_issue
 from accounts.models import Role, User
+from accounts.services import user_set_active
 from gridcity.asgi import application
 from patrol import live
 from patrol.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
@@ -358,9 +359,7 @@ def test_disabling_a_supervisor_closes_their_patrol_socket(people):
 
     @database_sync_to_async
     def disable():
-        with transaction.atomic():
-            people.supervisor.is_active = False
-            people.supervisor.save()
+        user_set_active(user=people.supervisor, active=False)
 
     async def scenario():
         ws = await connect(headers)
