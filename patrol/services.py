@@ -167,17 +167,10 @@ def shift_start(
     existing = Shift.objects.filter(client_uuid=client_uuid).defer("report").first()
     if existing is not None:
         if existing.inspector_id != inspector.pk:
-            raise ShiftConflict(
-                _("This client_uuid was already used for another shift."), "client_uuid_reused"
-            )
+            raise _client_uuid_reused()
         existing.created = False
         return existing
-    now = timezone.now()
-    started_at = started_at or now
-    if started_at > now + timedelta(seconds=settings.GRIDCITY_PATROL_FUTURE_SECONDS):
-        raise PatrolInvalid("started_at", _("This time is in the future."))
-    if started_at < now - timedelta(days=settings.GRIDCITY_PATROL_MAX_AGE_DAYS):
-        raise PatrolInvalid("started_at", _("This time is too long ago."))
+    started_at = _start_checked(started_at)
 
     shifts = Shift.objects.filter(inspector=inspector).defer("report")
     current = shifts.filter(status=ShiftStatus.OPEN).first()
@@ -187,15 +180,9 @@ def shift_start(
         and current.client_uuid is None
         and started_at <= _last_seen(current)
     ):
-        current.client_uuid = client_uuid
-        current.opened_auto = False
-        current.started_at = min(current.started_at, started_at)
-        current.device = current.device or device
-        current.save(
-            update_fields=["client_uuid", "opened_auto", "started_at", "device", "updated_at"]
+        return _shift_take_over(
+            current, client_uuid=client_uuid, started_at=started_at, device=device
         )
-        current.created = True
-        return current
     if current is not None:
         _close(current, at=_last_seen(current), reason=ShiftEnd.NEXT)
     latest = shifts.order_by("-started_at", "-id").first()
@@ -208,9 +195,37 @@ def shift_start(
             )
     except IntegrityError:
         # The same client_uuid, from another person, committed meanwhile.
-        raise ShiftConflict(
-            _("This client_uuid was already used for another shift."), "client_uuid_reused"
-        ) from None
+        raise _client_uuid_reused() from None
+    shift.created = True
+    return shift
+
+
+def _client_uuid_reused() -> ShiftConflict:
+    return ShiftConflict(
+        _("This client_uuid was already used for another shift."), "client_uuid_reused"
+    )
+
+
+def _start_checked(started_at: datetime | None) -> datetime:
+    """When a shift starts: now unless given; a time in the future or too long ago is refused."""
+    now = timezone.now()
+    started_at = started_at or now
+    if started_at > now + timedelta(seconds=settings.GRIDCITY_PATROL_FUTURE_SECONDS):
+        raise PatrolInvalid("started_at", _("This time is in the future."))
+    if started_at < now - timedelta(days=settings.GRIDCITY_PATROL_MAX_AGE_DAYS):
+        raise PatrolInvalid("started_at", _("This time is too long ago."))
+    return started_at
+
+
+def _shift_take_over(
+    shift: Shift, *, client_uuid, started_at: datetime, device: Device | None
+) -> Shift:
+    """The shift the inspector's fixes opened by themselves becomes the one they start."""
+    shift.client_uuid = client_uuid
+    shift.opened_auto = False
+    shift.started_at = min(shift.started_at, started_at)
+    shift.device = shift.device or device
+    shift.save(update_fields=["client_uuid", "opened_auto", "started_at", "device", "updated_at"])
     shift.created = True
     return shift
 
