@@ -1,7 +1,6 @@
 """Websocket consumers of the cases app."""
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts import policy
 from accounts.ws import (
@@ -12,7 +11,7 @@ from accounts.ws import (
     user_group,
 )
 from cases import notify
-from gridcity import jsonsafe
+from gridcity.consumers import StrictJsonConsumer
 
 # CLOSE_UNAUTHENTICATED (4401): 4000–4999 are the application's own (RFC 6455 §7.4.2); 4401
 # reads as HTTP's 401, and tells a handheld to log in again rather than retry.
@@ -24,7 +23,7 @@ _MAX_ID = 2**63 - 1
 notification_mark_read = database_sync_to_async(notify.notification_mark_read)
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
+class NotificationConsumer(StrictJsonConsumer):
     """``ws/notifications/``: a person's notifications, pushed as they are written.
 
     Only an authenticated, active person is let in (by session in the browser, by knox token on
@@ -63,20 +62,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         """The token was revoked or the person disabled (``accounts.ws.sockets_close``)."""
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        # A binary frame is ignored, a malformed one answered: neither may crash the consumer.
-        if text_data is None or self.group is None:
-            return
-        try:
-            content = jsonsafe.loads(text_data)
-        except jsonsafe.JSONRejected as error:
-            await self.send_json({"type": "error", "code": "invalid_json", "message": str(error)})
-            return
-        await self.receive_json(content, **kwargs)
+    @property
+    def listening(self) -> bool:
+        return self.group is not None
 
     async def receive_json(self, content, **kwargs):
-        if self.group is None or not isinstance(content, dict):
-            return
         if content.get("action") == "read":
             pk = content.get("id")
             if type(pk) is not int or not 0 < pk <= _MAX_ID:

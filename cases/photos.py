@@ -51,6 +51,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import ExifTags, Image, ImageDraw, ImageFile, ImageFont, ImageOps
 
 from gridcity.errors import DomainError, ErrorAnswer
+from gridcity.geometry import haversine_m
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -79,8 +80,6 @@ FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
     ("/System/Library/Fonts/PingFang.ttc", 0),
     ("C:/Windows/Fonts/msyh.ttc", 0),
 )
-
-EARTH_RADIUS_M = 6_371_008.8  # mean radius of the WGS-84 ellipsoid
 
 _MESSAGES: dict[str, Promise] = {
     "too_large": _("The photo is %(size)s; photos may be at most %(limit)s."),
@@ -666,8 +665,4 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     Uses the mean earth radius; off by at most about 0.5 % from the ellipsoidal distance, which
     is plenty for telling a photo taken at the case from one taken streets away.
     """
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    half_dphi = (phi2 - phi1) / 2
-    half_dlambda = math.radians(lon2 - lon1) / 2
-    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return float(haversine_m(lon1, lat1, lon2, lat2))

@@ -43,14 +43,19 @@ ROUTE_LIMITS: list[tuple[re.Pattern, Callable[[], int]]] = [
     ),
     (re.compile(r"^/api/v1/patrol/points/?$"), lambda: settings.GRIDCITY_PATROL_MAX_BODY_BYTES),
     (
-        re.compile(r"^/(osmand|owntracks|overland)/?$"),
-        lambda: settings.GRIDCITY_PATROL_MAX_BODY_BYTES,
-    ),
-    (
         re.compile(r"^/api/v1/patrol/gpx/?$"),
         lambda: settings.GRIDCITY_PATROL_MAX_GPX_BYTES + MULTIPART_SLACK,
     ),
 ]
+
+
+def route_limit_add(pattern: str, limit: Callable[[], int]) -> None:
+    """Give the paths that ``pattern`` (a regular expression) matches a body limit of their own.
+    For routes an app generates, added from its ``AppConfig.ready``: patrol's tracker
+    protocols, one URL per registered protocol."""
+    compiled = re.compile(pattern)
+    if all(known.pattern != compiled.pattern for known, _limit in ROUTE_LIMITS):
+        ROUTE_LIMITS.append((compiled, limit))
 
 
 def body_limit(path: str) -> int:

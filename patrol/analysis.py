@@ -118,6 +118,30 @@ class Anomaly:
 
 @dataclass(frozen=True)
 class ShiftReport:
+    """The figures of one shift (``analyse_track``):
+
+    - distance_m: sum of the geodesic lengths of all segments but breaks, gaps and jumps
+      included (bad fixes are rejected before they get here). online_s: last − first fix minus
+      the gaps and breaks; moving_s: online segments whose implied speed is ≥ moving_speed_ms;
+      stopped_s: the rest. offline_s: the gaps and breaks, each listed in ``offline``.
+    - stops: a stop starts at the first fix (the anchor) from which every fix stays within
+      stop_radius_m of it for at least stop_min_seconds, and runs until the last fix before one
+      leaves that radius (maximal run; greedy: the next stop is sought after it ends).
+    - visits: maximal runs of fixes within checkpoint_radius_m of a checkpoint, two runs at
+      most visit_merge_seconds apart taken as one; the dwell is the time from the first fix
+      inside to the last fix inside, to the second.
+    - laps: the visits are taken in order of entry; a lap completes at the entry of the visit
+      that makes the set of checkpoints visited since the last completed lap (or the start)
+      cover every checkpoint; the set then starts empty again. Dwell does not matter for laps;
+      it is reported per visit. 0 without checkpoints.
+    - coverage: share of the coverage_cell_m cells (square, aligned on the grids' bounding box,
+      centre inside the grids) whose centre lies within coverage_reach_m of the track polyline
+      (gap segments left out). outside_s: time outside the grids, per non-gap segment its
+      duration times the share of its two ends outside (off by at most half a segment at each
+      crossing). Both None without grids.
+    - anomalies: see _anomalies().
+    """
+
     points: int
     started: float | None
     ended: float | None
@@ -161,28 +185,8 @@ def analyse_track(
     """Analyse one shift's fixes (``t`` epoch seconds, ``lon``/``lat`` WGS-84 degrees, ``speed``
     m/s reported by the device with nan where unknown, ``mock`` flags, ``segment_start`` flags
     of fixes that begin a new recorded segment) against the grid's ``checkpoints``
-    (CheckpointSpec) and ``grids`` (the union of the assigned grids, WGS-84).
-
-    - distance_m: sum of the geodesic lengths of all segments but breaks, gaps and jumps
-      included (bad fixes are rejected before they get here). online_s: last − first fix minus
-      the gaps and breaks; moving_s: online segments whose implied speed is ≥ moving_speed_ms;
-      stopped_s: the rest. offline_s: the gaps and breaks, each listed in ``offline``.
-    - stops: a stop starts at the first fix (the anchor) from which every fix stays within
-      stop_radius_m of it for at least stop_min_seconds, and runs until the last fix before one
-      leaves that radius (maximal run; greedy: the next stop is sought after it ends).
-    - visits: maximal runs of fixes within checkpoint_radius_m of a checkpoint, two runs at
-      most visit_merge_seconds apart taken as one; the dwell is the time from the first fix
-      inside to the last fix inside, to the second.
-    - laps: the visits are taken in order of entry; a lap completes at the entry of the visit
-      that makes the set of checkpoints visited since the last completed lap (or the start)
-      cover every checkpoint; the set then starts empty again. Dwell does not matter for laps;
-      it is reported per visit. 0 without checkpoints.
-    - coverage: share of the coverage_cell_m cells (square, aligned on the grids' bounding box,
-      centre inside the grids) whose centre lies within coverage_reach_m of the track polyline
-      (gap segments left out). outside_s: time outside the grids, per non-gap segment its
-      duration times the share of its two ends outside (off by at most half a segment at each
-      crossing). Both None without grids.
-    - anomalies: see _anomalies().
+    (CheckpointSpec) and ``grids`` (the union of the assigned grids, WGS-84). What each
+    figure means is ShiftReport's docstring.
     """
     t, lon, lat, speed, mock, starts = _clean(t, lon, lat, speed, mock, segment_start)
     n = t.size
@@ -191,35 +195,14 @@ def analyse_track(
     if n == 0:
         return _empty_report(checkpoints, grids, params)
 
-    if grids is not None:
-        frame = _Frame.around(grids)
-    else:
-        # The median, not the bounding box: one wild fix must not move the frame off the patrol.
-        frame = _Frame(float(np.median(lon)), float(np.median(lat)))
+    frame = _Frame.of(grids, lon, lat)
     x, y = frame.xy(lon, lat)
-
-    dt = np.diff(t)
-    _az, _back, seg_m = WGS84_GEOD.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        implied = np.where(dt > 0, seg_m / dt, np.where(seg_m > 0, np.inf, 0.0))
-    brk = starts[1:]  # the segment before fix i + 1 is a break
-    gap = (dt > params.gap_seconds) | brk
-    online = ~gap
-    online_s = float(dt[online].sum())
-    moving_s = float(dt[online & (implied >= params.moving_speed_ms)].sum())
-
+    dt, seg_m, implied, brk, gap = _segments(t, lon, lat, starts, params)
+    online_s = float(dt[~gap].sum())
+    moving_s = float(dt[~gap & (implied >= params.moving_speed_ms)].sum())
     visits, summaries = _visits(t, x, y, gap, frame, checkpoints, params)
     lap_ends = _lap_ends(visits, checkpoints)
-
-    coverage = coverage_cells = outside_s = None
-    if grids is not None:
-        grid_m = frame.geometry(grids)
-        shapely.prepare(grid_m)
-        coverage, coverage_cells = _coverage(grid_m, x, y, gap, params)
-        outside = ~shapely.intersects_xy(grid_m, x, y)
-        share_out = (outside[:-1].astype(float) + outside[1:]) / 2
-        outside_s = float((dt * share_out)[online].sum())
-
+    coverage, coverage_cells, outside_s = _grid_figures(grids, frame, x, y, dt, gap, params)
     anomalies = _anomalies(t, lon, lat, speed, mock, dt, seg_m, implied, brk, params)
     return ShiftReport(
         points=n,
@@ -230,10 +213,7 @@ def analyse_track(
         moving_s=moving_s,
         stopped_s=online_s - moving_s,
         offline_s=float(dt[gap].sum()),
-        offline=[
-            Offline(float(t[i]), float(t[i + 1]), float(dt[i]), "break" if brk[i] else "gap")
-            for i in np.flatnonzero(gap).tolist()
-        ],
+        offline=_offline(t, dt, gap, brk),
         stops=_stops(t, x, y, lon, lat, gap, params),
         visits=visits,
         checkpoints=summaries,
@@ -248,6 +228,38 @@ def analyse_track(
         anomalies=anomalies,
         anomaly_counts=_count_kinds(anomalies),
     )
+
+
+def _segments(t, lon, lat, starts, params: AnalysisParams) -> tuple:
+    """Per segment (between fix i and i + 1): its duration, geodesic length, implied speed,
+    whether it is a break (the recording says so) and whether it is a gap (or a break)."""
+    dt = np.diff(t)
+    _az, _back, seg_m = WGS84_GEOD.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied = np.where(dt > 0, seg_m / dt, np.where(seg_m > 0, np.inf, 0.0))
+    brk = starts[1:]  # the segment before fix i + 1 is a break
+    gap = (dt > params.gap_seconds) | brk
+    return dt, seg_m, implied, brk, gap
+
+
+def _grid_figures(grids, frame, x, y, dt, gap, params) -> tuple:
+    """(coverage, coverage_cells, outside_s) of the track against the grids; all None without
+    grids."""
+    if grids is None:
+        return None, None, None
+    grid_m = frame.geometry(grids)
+    shapely.prepare(grid_m)
+    coverage, coverage_cells = _coverage(grid_m, x, y, gap, params)
+    outside = ~shapely.intersects_xy(grid_m, x, y)
+    share_out = (outside[:-1].astype(float) + outside[1:]) / 2
+    return coverage, coverage_cells, float((dt * share_out)[~gap].sum())
+
+
+def _offline(t, dt, gap, brk) -> list[Offline]:
+    return [
+        Offline(float(t[i]), float(t[i + 1]), float(dt[i]), "break" if brk[i] else "gap")
+        for i in np.flatnonzero(gap).tolist()
+    ]
 
 
 def _flags(values, n: int) -> np.ndarray:
@@ -302,6 +314,14 @@ class _Frame:
     def around(cls, geom: BaseGeometry) -> "_Frame":
         minx, miny, maxx, maxy = geom.bounds
         return cls((minx + maxx) / 2, (miny + maxy) / 2)
+
+    @classmethod
+    def of(cls, grids: BaseGeometry | None, lon: np.ndarray, lat: np.ndarray) -> "_Frame":
+        """Around the grids; without grids, at the median fix (not the bounding box: one wild
+        fix must not move the frame off the patrol)."""
+        if grids is not None:
+            return cls.around(grids)
+        return cls(float(np.median(lon)), float(np.median(lat)))
 
     def xy(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = self._forward.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))

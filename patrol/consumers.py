@@ -6,7 +6,6 @@ from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from accounts import policy
@@ -17,7 +16,7 @@ from accounts.ws import (
     token_group,
     user_group,
 )
-from gridcity import jsonsafe
+from gridcity.consumers import StrictJsonConsumer
 from patrol import live, selectors
 
 log = logging.getLogger("gridcity.patrol.live")
@@ -51,7 +50,7 @@ watcher_streets = database_sync_to_async(_watcher_streets)
 positions_latest = sync_to_async(live.positions_latest)  # the cache, no database
 
 
-class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
+class PatrolLiveConsumer(StrictJsonConsumer):
     """``ws/patrol/``: the inspectors' live positions, street by street, for the map.
 
     Only supervisors, dispatchers and administrators (and superusers) watch: anyone not logged
@@ -122,20 +121,11 @@ class PatrolLiveConsumer(AsyncJsonWebsocketConsumer):
         """The token was revoked or the person disabled (``accounts.ws.sockets_close``)."""
         await self.refuse(CLOSE_UNAUTHENTICATED)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        # A binary frame is ignored, a malformed one answered: neither may crash the consumer.
-        if text_data is None or not self.watching:
-            return
-        try:
-            content = jsonsafe.loads(text_data)
-        except jsonsafe.JSONRejected as error:
-            await self.send_json({"type": "error", "code": "invalid_json", "message": str(error)})
-            return
-        await self.receive_json(content, **kwargs)
+    @property
+    def listening(self) -> bool:
+        return self.watching
 
     async def receive_json(self, content, **kwargs):
-        if not self.watching or not isinstance(content, dict):
-            return
         codes = content.get("streets")
         if (
             not isinstance(codes, list)

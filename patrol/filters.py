@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
+from gridcity.geometry import haversine_m
 from patrol.fixes import Fix
 
 KEPT = 0
@@ -38,7 +39,6 @@ REASONS = ("invalid", "zero", "future", "too_old", "accuracy", "duplicate_time",
 INVALID, ZERO, FUTURE, TOO_OLD, ACCURACY, DUPLICATE_TIME, SPEED = range(2, 2 + len(REASONS))
 REASON_OF = dict(enumerate(REASONS, start=2))
 
-EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 SAME_PLACE_DEG = 1e-7  # about a centimetre: the same position, after storage and conversion
 
 
@@ -203,15 +203,6 @@ def _same(cid_a, lon_a, lat_a, cid_b, lon_b, lat_b) -> np.ndarray:
         & (np.abs(lon_a - lon_b) <= SAME_PLACE_DEG)
         & (np.abs(lat_a - lat_b) <= SAME_PLACE_DEG)
     )
-
-
-def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
-    lon1, lat1, lon2, lat2 = (np.radians(a) for a in (lon1, lat1, lon2, lat2))
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def fixes_against_track(

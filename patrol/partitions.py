@@ -40,10 +40,6 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     )
 
 
-def local_day(at: datetime) -> date:
-    return at.astimezone(_local_tz()).date()
-
-
 def track_partitions() -> list[date]:
     """The days that have a partition, oldest first."""
     if not partitioned():
@@ -82,16 +78,6 @@ def track_partitions_ensure(days) -> int:
             made += 1
     _known.update(wanted)
     return made
-
-
-def track_partitions_drop_before(day: date) -> list[date]:
-    """Drop every daily partition of a day before ``day``; returns the days dropped."""
-    dropped = [d for d in track_partitions() if d < day]
-    with connection.cursor() as cursor:
-        for d in dropped:
-            cursor.execute(f'DROP TABLE IF EXISTS "{partition_name(d)}"')
-            _known.discard(d)
-    return dropped
 
 
 def forget() -> None:

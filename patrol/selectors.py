@@ -20,12 +20,10 @@ from django.db import connection
 from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
 from accounts import policy
 from accounts.models import AssignmentKind, GridAssignment, Role, User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
-from gridcity.errors import DomainError
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 from patrol.analysis import ANOMALY_KINDS
 from patrol.models import PatrolRequirement, Shift, ShiftStatus, Tracker, TrackPoint
@@ -225,15 +223,8 @@ def tracker_active(kind: str, identifier: str) -> Tracker | None:
 # --- a supervisor's day: every inspector against their grids' requirements ----------------------
 
 
-class AreaOutOfScope(DomainError):
-    """An area (street, community or grid code) outside what the caller oversees (403)."""
-
-    status = 403
-    code = "permission_denied"
-
-    def __init__(self, area: str | None):
-        super().__init__(gettext_lazy("This area is outside the one you oversee."))
-        self.area = area
+class AreaOutOfScope(Exception):
+    """An area (street, community or grid code) outside what the caller oversees."""
 
 
 @dataclass(frozen=True)
@@ -399,7 +390,28 @@ def inspectors_day_summary(user: User, *, day: date, area: str | None = None) ->
     held = GridAssignment.objects.filter(scope, _held_on(day))
     if area:
         held = held.filter(grid__code__startswith=area)
-    assignments = list(
+    assignments = _summary_assignments(held=held)
+    if area and policy.is_inspector(user) and not assignments:
+        raise AreaOutOfScope(area)
+    if not assignments:
+        return []
+
+    shifts = shifts_started_on(
+        Shift.objects.filter(inspector_id__in=held.values("inspector_id")), day
+    )
+    if supervisor:
+        # What a supervisor may see of those shifts, as shifts_visible_to decides: not those
+        # an inspector walked before moving into the street.
+        shifts = shifts.filter(_held_during(scope))
+    rows, grids_of = _summary_rows(assignments=assignments)
+    visited, met = _summary_add_shifts(rows=rows, shifts=shifts)
+    return _summary_against_requirements(
+        rows=rows, grids_of=grids_of, visited=visited, met=met, grid_ids=held.values("grid_id")
+    )
+
+
+def _summary_assignments(*, held: QuerySet[GridAssignment]) -> list[tuple]:
+    return list(
         held.order_by("grid__code", "kind", "valid_from").values_list(
             "inspector_id",
             "inspector__username",
@@ -410,24 +422,25 @@ def inspectors_day_summary(user: User, *, day: date, area: str | None = None) ->
             "kind",
         )
     )
-    if area and policy.is_inspector(user) and not assignments:
-        raise AreaOutOfScope(area)
-    if not assignments:
-        return []
-    grid_ids = held.values("grid_id")
 
-    checkpoints_of: dict[int, set[int]] = {}
-    for pk, grid_id in Checkpoint.objects.filter(grid_id__in=grid_ids).values_list("pk", "grid_id"):
-        checkpoints_of.setdefault(grid_id, set()).add(pk)
-    overrides = {r.grid_id: r for r in PatrolRequirement.objects.filter(grid_id__in=grid_ids)}
 
-    shifts = shifts_started_on(
-        Shift.objects.filter(inspector_id__in=held.values("inspector_id")), day
-    )
-    if supervisor:
-        # What a supervisor may see of those shifts, as shifts_visible_to decides: not those
-        # an inspector walked before moving into the street.
-        shifts = shifts.filter(_held_during(scope))
+def _summary_rows(*, assignments: list[tuple]) -> tuple[dict[int, dict], dict[int, dict]]:
+    """An empty row per inspector, and the grids each held (grid id → [code, primary])."""
+    rows: dict[int, dict] = {}
+    grids_of: dict[int, dict[int, list]] = {}
+    for inspector_id, username, first, last, grid_id, code, kind in assignments:
+        if inspector_id not in rows:
+            rows[inspector_id] = _summary_row(inspector_id, username, first, last)
+        grid = grids_of.setdefault(inspector_id, {}).setdefault(grid_id, [code, False])
+        grid[1] |= kind == AssignmentKind.PRIMARY
+    return rows, grids_of
+
+
+def _summary_add_shifts(
+    *, rows: dict[int, dict], shifts: QuerySet[Shift]
+) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """The shifts' figures added to their inspectors' rows; the checkpoints each inspector
+    visited, and those where a visit met the dwell."""
     shift_rows = shifts.order_by("started_at", "pk").values_list(
         "pk",
         "inspector_id",
@@ -438,40 +451,51 @@ def inspectors_day_summary(user: User, *, day: date, area: str | None = None) ->
         "report_at",
         *(f"report__{name}" for name in _REPORT_FIGURES),
     )
-
-    rows: dict[int, dict] = {}
-    grids_of: dict[int, dict[int, list]] = {}  # inspector → grid id → [code, primary]
-    for inspector_id, username, first, last, grid_id, code, kind in assignments:
-        if inspector_id not in rows:
-            rows[inspector_id] = _summary_row(inspector_id, username, first, last)
-        grid = grids_of.setdefault(inspector_id, {}).setdefault(grid_id, [code, False])
-        grid[1] |= kind == AssignmentKind.PRIMARY
-
     visited: dict[int, set[int]] = {}
     met: dict[int, set[int]] = {}
     for pk, inspector_id, first_at, last_at, count, reported, report_at, *figures in shift_rows:
         row = rows[inspector_id]
         row["shifts"].append(pk)
-        report = dict(zip(_REPORT_FIGURES, figures, strict=True))
         if report_at is None or reported != count:
             row["report_pending"] = True
         if report_at is None:
             if first_at and last_at:
                 row["online_s"] += (last_at - first_at).total_seconds()
             continue
-        for name in ("distance_m", "online_s", "moving_s", "stopped_s", "outside_s"):
-            row[name] += report[name] or 0.0
-        row["laps"] += report["laps"] or 0
-        if report["coverage"] is not None:
-            row["coverage"] = max(row["coverage"] or 0.0, report["coverage"])
-        for kind, n in (report["anomaly_counts"] or {}).items():
-            row["anomalies"][kind] = row["anomalies"].get(kind, 0) + n
+        report = dict(zip(_REPORT_FIGURES, figures, strict=True))
+        _summary_add_report(row, report)
         for c in report["checkpoints"] or []:
             if c["visits"]:
                 visited.setdefault(inspector_id, set()).add(c["checkpoint_id"])
             if c["met"]:
                 met.setdefault(inspector_id, set()).add(c["checkpoint_id"])
+    return visited, met
 
+
+def _summary_add_report(row: dict, report: dict) -> None:
+    for name in ("distance_m", "online_s", "moving_s", "stopped_s", "outside_s"):
+        row[name] += report[name] or 0.0
+    row["laps"] += report["laps"] or 0
+    if report["coverage"] is not None:
+        row["coverage"] = max(row["coverage"] or 0.0, report["coverage"])
+    for kind, n in (report["anomaly_counts"] or {}).items():
+        row["anomalies"][kind] = row["anomalies"].get(kind, 0) + n
+
+
+def _summary_against_requirements(
+    *,
+    rows: dict[int, dict],
+    grids_of: dict[int, dict],
+    visited: dict[int, set[int]],
+    met: dict[int, set[int]],
+    grid_ids: QuerySet,
+) -> list[dict]:
+    """The rows completed with their grids, checkpoints and what they lack against the
+    requirements of the grids held as primary."""
+    checkpoints_of: dict[int, set[int]] = {}
+    for pk, grid_id in Checkpoint.objects.filter(grid_id__in=grid_ids).values_list("pk", "grid_id"):
+        checkpoints_of.setdefault(grid_id, set()).add(pk)
+    overrides = {r.grid_id: r for r in PatrolRequirement.objects.filter(grid_id__in=grid_ids)}
     default = requirement_default()
     out = []
     for inspector_id, row in rows.items():

@@ -162,17 +162,10 @@ def shift_start(
     existing = Shift.objects.filter(client_uuid=client_uuid).defer("report").first()
     if existing is not None:
         if existing.inspector_id != inspector.pk:
-            raise ShiftConflict(
-                _("This client_uuid was already used for another shift."), "client_uuid_reused"
-            )
+            raise _client_uuid_reused()
         existing.created = False
         return existing
-    now = timezone.now()
-    started_at = started_at or now
-    if started_at > now + timedelta(seconds=settings.GRIDCITY_PATROL_FUTURE_SECONDS):
-        raise PatrolInvalid("started_at", _("This time is in the future."))
-    if started_at < now - timedelta(days=settings.GRIDCITY_PATROL_MAX_AGE_DAYS):
-        raise PatrolInvalid("started_at", _("This time is too long ago."))
+    started_at = _start_checked(started_at)
 
     shifts = Shift.objects.filter(inspector=inspector).defer("report")
     current = shifts.filter(status=ShiftStatus.OPEN).first()
@@ -182,15 +175,9 @@ def shift_start(
         and current.client_uuid is None
         and started_at <= _last_seen(current)
     ):
-        current.client_uuid = client_uuid
-        current.opened_auto = False
-        current.started_at = min(current.started_at, started_at)
-        current.device = current.device or device
-        current.save(
-            update_fields=["client_uuid", "opened_auto", "started_at", "device", "updated_at"]
+        return _shift_take_over(
+            current, client_uuid=client_uuid, started_at=started_at, device=device
         )
-        current.created = True
-        return current
     if current is not None:
         _close(current, at=_last_seen(current), reason=ShiftEnd.NEXT)
     latest = shifts.order_by("-started_at", "-id").first()
@@ -203,9 +190,37 @@ def shift_start(
             )
     except IntegrityError:
         # The same client_uuid, from another person, committed meanwhile.
-        raise ShiftConflict(
-            _("This client_uuid was already used for another shift."), "client_uuid_reused"
-        ) from None
+        raise _client_uuid_reused() from None
+    shift.created = True
+    return shift
+
+
+def _client_uuid_reused() -> ShiftConflict:
+    return ShiftConflict(
+        _("This client_uuid was already used for another shift."), "client_uuid_reused"
+    )
+
+
+def _start_checked(started_at: datetime | None) -> datetime:
+    """When a shift starts: now unless given; a time in the future or too long ago is refused."""
+    now = timezone.now()
+    started_at = started_at or now
+    if started_at > now + timedelta(seconds=settings.GRIDCITY_PATROL_FUTURE_SECONDS):
+        raise PatrolInvalid("started_at", _("This time is in the future."))
+    if started_at < now - timedelta(days=settings.GRIDCITY_PATROL_MAX_AGE_DAYS):
+        raise PatrolInvalid("started_at", _("This time is too long ago."))
+    return started_at
+
+
+def _shift_take_over(
+    shift: Shift, *, client_uuid, started_at: datetime, device: Device | None
+) -> Shift:
+    """The shift the inspector's fixes opened by themselves becomes the one they start."""
+    shift.client_uuid = client_uuid
+    shift.opened_auto = False
+    shift.started_at = min(shift.started_at, started_at)
+    shift.device = shift.device or device
+    shift.save(update_fields=["client_uuid", "opened_auto", "started_at", "device", "updated_at"])
     shift.created = True
     return shift
 
@@ -432,7 +447,17 @@ def track_points_ingest(
     if passed.any():
         _partitions_ensure(_local_days(arrays.ms[passed]))
         with transaction.atomic():
-            _ingest_locked(inspector, arrays, marks, outcome, passed, device, params, now, result)
+            _ingest_locked(
+                inspector=inspector,
+                arrays=arrays,
+                marks=marks,
+                outcome=outcome,
+                passed=passed,
+                device=device,
+                params=params,
+                now=now,
+                result=result,
+            )
     reasons = Counter()
     for i in np.flatnonzero(outcome >= filters.INVALID).tolist():
         reason = filters.REASON_OF[int(outcome[i])]
@@ -537,132 +562,197 @@ def track_points_import(
     return result
 
 
-def _ingest_locked(inspector, arrays, marks, outcome, passed, device, params, now, result) -> None:
-    idle_ms = settings.GRIDCITY_PATROL_IDLE_MINUTES * 60_000
-    # Shifts that fixes this old may still continue: the longest link of any shift.
-    reach_ms = max(idle_ms, settings.GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES * 60_000)
+def _ingest_locked(
+    *,
+    inspector: User,
+    arrays: FixArrays,
+    marks: _Marks,
+    outcome: np.ndarray,
+    passed: np.ndarray,
+    device: Device | None,
+    params: FilterParams,
+    now: datetime,
+    result: IngestResult,
+) -> None:
+    """The write of a screened batch, under the inspector's lock: judge the fixes against the
+    stored track, place them in shifts (opening and closing shifts as they require), store them,
+    move the shifts' counts and times, and send the newest fix to the live map."""
     _inspector_lock(inspector.pk)
-    first, last = int(arrays.ms[passed].min()), int(arrays.ms[passed].max())
-    stored = _points_stored_near(inspector.pk, first, last, idle_ms)
-    which = np.flatnonzero(passed)
-    outcome[which] = filters.fixes_against_track(arrays.take(which), stored=stored, params=params)
-    new = np.flatnonzero(outcome == filters.KEPT)
+    new = _fixes_new(
+        inspector_id=inspector.pk, arrays=arrays, outcome=outcome, passed=passed, params=params
+    )
     result.duplicate = int((outcome == filters.DUPLICATE).sum())
     if not len(new):
         return
-    new = new[np.argsort(arrays.ms[new], kind="stable")]
     ms = arrays.ms[new]
-
-    shifts = list(
-        Shift.objects.filter(inspector=inspector)
-        .filter(Q(status=ShiftStatus.OPEN) | Q(ended_at__gte=from_ms(int(ms[0]) - reach_ms)))
-        .defer("report")
-        .order_by("started_at", "id")
-    )
-    spans = [_Span.of(s) for s in shifts]
-    newest_stored = max((to_ms(_last_seen(s)) for s in shifts if s.last_point_at), default=None)
-    slot, segments = _shifts_plan(ms, spans, idle_ms)
-    targets = [s.shift for s in spans]
-    reported: set[int] = set()  # shifts whose report is already scheduled
-
-    # New shifts, in time order. One after every existing shift leaves the open shift behind
-    # (its fixes stopped longer than the idle time before): that one closes for idleness. Only
-    # the last new shift, if after every other and recent enough to be going on, stays open.
-    after_all = [not spans or int(ms[seg[0]]) > spans[-1].start for seg in segments]
-    if any(after_all):
-        first_after = from_ms(int(ms[segments[after_all.index(True)][0]]))
-        for shift in shifts:
-            if shift.status == ShiftStatus.OPEN:
-                _close(
-                    shift,
-                    at=min(_last_seen(shift), first_after),
-                    reason=_end_by(shift, first_after),
-                )
-                reported.add(shift.pk)
-    for n, segment in enumerate(segments):
-        seg_first, seg_last = from_ms(int(ms[segment[0]])), from_ms(int(ms[segment[-1]]))
-        going_on = n == len(segments) - 1 and after_all[n] and seg_last >= now - _idle()
-        shift = Shift.objects.create(
-            inspector=inspector,
-            device=device,
-            opened_auto=True,
-            started_at=seg_first,
-            first_point_at=seg_first,
-            last_point_at=seg_last,
-            points_count=len(segment),
-            status=ShiftStatus.OPEN if going_on else ShiftStatus.CLOSED,
-            ended_at=None if going_on else seg_last,
-            end_reason="" if going_on else ShiftEnd.IDLE,
-        )
-        if not going_on:
-            _report_later(shift.pk)
-            reported.add(shift.pk)
-        slot[segment] = len(targets)
-        targets.append(shift)
-
-    shift_ids = np.array([s.pk for s in targets], np.int64)[slot]
+    shifts = _shifts_reachable(inspector=inspector, first_ms=int(ms[0]))
+    plan = _Placement.of(ms=ms, shifts=shifts)
+    plan.open_new(inspector=inspector, device=device, now=now)
     inserted = _points_insert(
         inspector_id=inspector.pk,
-        shift_ids=shift_ids,
+        shift_ids=np.array([s.pk for s in plan.targets], np.int64)[plan.slot],
         fixes=arrays.take(new),
         received_at=now,
         segment_start=_breaks_kept(arrays.ms, outcome, marks.segment_start, new),
         time_from_server=marks.time_from_server[new],
     )
-    for j, target in enumerate(targets):
-        mine = ms[slot == j]
-        if not len(mine) or not inserted.get(target.pk):
-            continue
-        count = inserted[target.pk]
-        lo, hi = from_ms(int(mine[0])), from_ms(int(mine[-1]))
-        if j >= len(spans):  # made above with every planned fix counted
-            if count != len(mine):
-                Shift.objects.filter(pk=target.pk).update(points_count=count)
-            continue
-        changes = {
-            "points_count": F("points_count") + count,
-            "first_point_at": min(target.first_point_at or lo, lo),
-            "last_point_at": max(target.last_point_at or hi, hi),
-            "started_at": min(target.started_at, lo),
-            "updated_at": now,
-        }
-        if target.status == ShiftStatus.CLOSED:
-            if (
-                target.end_reason == ShiftEnd.IDLE
-                and j == len(spans) - 1
-                and not any(after_all)
-                and hi >= now - _link(target)
-                and (_limit(target) is None or now < _limit(target))
-                and not any(s.status == ShiftStatus.OPEN for s in shifts)
-            ):
-                # Closed for want of fixes, which came after all (a handheld back online
-                # with its buffer): the patrol goes on.
-                changes.update(status=ShiftStatus.OPEN, ended_at=None, end_reason="")
-            else:
-                # Late fixes of an ended shift: its report is out of date.
-                changes["ended_at"] = max(target.ended_at, hi)
-                if target.pk not in reported:
-                    _report_later(target.pk)
-        Shift.objects.filter(pk=target.pk).update(**changes)
-
+    plan.shifts_update(inserted=inserted, now=now)
     total = sum(inserted.values())
     result.accepted = total
     result.duplicate += len(new) - total  # stored by someone else meanwhile
     result.shifts = sorted(pk for pk, count in inserted.items() if count)
-    if total and (newest_stored is None or int(ms[-1]) > newest_stored):
-        i = int(new[-1])
-        latest = {
-            "inspector_id": inspector.pk,
-            "username": inspector.get_username(),
-            "name": inspector.get_full_name() or inspector.get_username(),
-            "lon": float(arrays.lon[i]),
-            "lat": float(arrays.lat[i]),
-            "t": from_ms(int(arrays.ms[i])).isoformat().replace("+00:00", "Z"),
-            "speed": _number(arrays.speed[i]),
-            "battery": _number(arrays.battery[i]),
-            "accuracy": _number(arrays.accuracy[i]),
-        }
+    if total and (plan.newest_stored is None or int(ms[-1]) > plan.newest_stored):
+        latest = _latest(inspector=inspector, arrays=arrays, i=int(new[-1]))
         transaction.on_commit(lambda: _publish_latest([latest]), robust=True)
+
+
+def _fixes_new(
+    *,
+    inspector_id: int,
+    arrays: FixArrays,
+    outcome: np.ndarray,
+    passed: np.ndarray,
+    params: FilterParams,
+) -> np.ndarray:
+    """The screened fixes judged against the stored track around them (``outcome`` updated):
+    the positions of those to store, in time order."""
+    idle_ms = settings.GRIDCITY_PATROL_IDLE_MINUTES * 60_000
+    first, last = int(arrays.ms[passed].min()), int(arrays.ms[passed].max())
+    stored = _points_stored_near(inspector_id, first, last, idle_ms)
+    which = np.flatnonzero(passed)
+    outcome[which] = filters.fixes_against_track(arrays.take(which), stored=stored, params=params)
+    new = np.flatnonzero(outcome == filters.KEPT)
+    return new[np.argsort(arrays.ms[new], kind="stable")]
+
+
+def _shifts_reachable(*, inspector: User, first_ms: int) -> list[Shift]:
+    """The inspector's shifts that a fix at ``first_ms`` or later may join or continue: the open
+    one, and those ended within the longest link of any shift before it."""
+    idle_ms = settings.GRIDCITY_PATROL_IDLE_MINUTES * 60_000
+    reach_ms = max(idle_ms, settings.GRIDCITY_PATROL_SHIFT_SILENCE_MINUTES * 60_000)
+    return list(
+        Shift.objects.filter(inspector=inspector)
+        .filter(Q(status=ShiftStatus.OPEN) | Q(ended_at__gte=from_ms(first_ms - reach_ms)))
+        .defer("report")
+        .order_by("started_at", "id")
+    )
+
+
+@dataclass
+class _Placement:
+    """Where a batch's new fixes (times ``ms``, ascending) go: ``slot`` indexes ``targets``, the
+    existing shifts (``spans``, in order) followed by the shifts the batch opens."""
+
+    ms: np.ndarray
+    shifts: list[Shift]
+    spans: list[_Span]
+    slot: np.ndarray
+    segments: list[np.ndarray]  # the fixes of each new shift
+    targets: list[Shift]
+    newest_stored: int | None  # the time of the newest stored fix of these shifts
+    after_all: list[bool] = field(default_factory=list)  # per new shift: after every existing
+    reported: set[int] = field(default_factory=set)  # shifts whose report is already scheduled
+
+    @classmethod
+    def of(cls, *, ms: np.ndarray, shifts: list[Shift]) -> "_Placement":
+        spans = [_Span.of(s) for s in shifts]
+        newest = max((to_ms(_last_seen(s)) for s in shifts if s.last_point_at), default=None)
+        slot, segments = _shifts_plan(ms, spans, settings.GRIDCITY_PATROL_IDLE_MINUTES * 60_000)
+        after_all = [not spans or int(ms[seg[0]]) > spans[-1].start for seg in segments]
+        return cls(ms, shifts, spans, slot, segments, [s.shift for s in spans], newest, after_all)
+
+    def open_new(self, *, inspector: User, device: Device | None, now: datetime) -> None:
+        """The new shifts, in time order. One after every existing shift leaves the open shift
+        behind (its fixes stopped longer than the idle time before): that one closes for
+        idleness. Only the last new shift, if after every other and recent enough to be going
+        on, stays open."""
+        ms, segments = self.ms, self.segments
+        if any(self.after_all):
+            first_after = from_ms(int(ms[segments[self.after_all.index(True)][0]]))
+            for shift in self.shifts:
+                if shift.status == ShiftStatus.OPEN:
+                    _close(
+                        shift,
+                        at=min(_last_seen(shift), first_after),
+                        reason=_end_by(shift, first_after),
+                    )
+                    self.reported.add(shift.pk)
+        for n, segment in enumerate(segments):
+            seg_first, seg_last = from_ms(int(ms[segment[0]])), from_ms(int(ms[segment[-1]]))
+            going_on = n == len(segments) - 1 and self.after_all[n] and seg_last >= now - _idle()
+            shift = Shift.objects.create(
+                inspector=inspector,
+                device=device,
+                opened_auto=True,
+                started_at=seg_first,
+                first_point_at=seg_first,
+                last_point_at=seg_last,
+                points_count=len(segment),
+                status=ShiftStatus.OPEN if going_on else ShiftStatus.CLOSED,
+                ended_at=None if going_on else seg_last,
+                end_reason="" if going_on else ShiftEnd.IDLE,
+            )
+            if not going_on:
+                _report_later(shift.pk)
+                self.reported.add(shift.pk)
+            self.slot[segment] = len(self.targets)
+            self.targets.append(shift)
+
+    def shifts_update(self, *, inserted: dict[int, int], now: datetime) -> None:
+        """Every shift given fixes: its count, first and last fix, start; a shift closed for
+        want of fixes reopens when they continue it now, or its report is made again."""
+        for j, target in enumerate(self.targets):
+            mine = self.ms[self.slot == j]
+            if not len(mine) or not inserted.get(target.pk):
+                continue
+            count = inserted[target.pk]
+            if j >= len(self.spans):  # made above with every planned fix counted
+                if count != len(mine):
+                    Shift.objects.filter(pk=target.pk).update(points_count=count)
+                continue
+            lo, hi = from_ms(int(mine[0])), from_ms(int(mine[-1]))
+            changes = {
+                "points_count": F("points_count") + count,
+                "first_point_at": min(target.first_point_at or lo, lo),
+                "last_point_at": max(target.last_point_at or hi, hi),
+                "started_at": min(target.started_at, lo),
+                "updated_at": now,
+            }
+            if target.status == ShiftStatus.CLOSED:
+                changes.update(self._closed_changes(j=j, target=target, hi=hi, now=now))
+            Shift.objects.filter(pk=target.pk).update(**changes)
+
+    def _closed_changes(self, *, j: int, target: Shift, hi: datetime, now: datetime) -> dict:
+        if (
+            target.end_reason == ShiftEnd.IDLE
+            and j == len(self.spans) - 1
+            and not any(self.after_all)
+            and hi >= now - _link(target)
+            and (_limit(target) is None or now < _limit(target))
+            and not any(s.status == ShiftStatus.OPEN for s in self.shifts)
+        ):
+            # Closed for want of fixes, which came after all (a handheld back online with its
+            # buffer): the patrol goes on.
+            return {"status": ShiftStatus.OPEN, "ended_at": None, "end_reason": ""}
+        # Late fixes of an ended shift: its report is out of date.
+        if target.pk not in self.reported:
+            _report_later(target.pk)
+        return {"ended_at": max(target.ended_at, hi)}
+
+
+def _latest(*, inspector: User, arrays: FixArrays, i: int) -> dict:
+    """Fix ``i`` of the batch as the live map shows it."""
+    return {
+        "inspector_id": inspector.pk,
+        "username": inspector.get_username(),
+        "name": inspector.get_full_name() or inspector.get_username(),
+        "lon": float(arrays.lon[i]),
+        "lat": float(arrays.lat[i]),
+        "t": from_ms(int(arrays.ms[i])).isoformat().replace("+00:00", "Z"),
+        "speed": _number(arrays.speed[i]),
+        "battery": _number(arrays.battery[i]),
+        "accuracy": _number(arrays.accuracy[i]),
+    }
 
 
 def _end_by(shift: Shift, later: datetime) -> str:

@@ -42,9 +42,8 @@ from gridcity.errors import DomainError, ErrorAnswer, answer_of, error_response
 from patrol import services
 from patrol.fixes import FixFormatError
 from patrol.models import Tracker
-from patrol.protocols import Reading
 from patrol.selectors import tracker_active
-from patrol.trackers import TrackerProtocol, protocols
+from patrol.trackers import Reading, TrackerProtocol, protocols
 
 log = logging.getLogger(__name__)
 

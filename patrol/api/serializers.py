@@ -4,18 +4,15 @@ The track upload is read by ``points_batch_parse``, a plain loop rather than a s
 fix: a thousand fixes through DRF fields would cost more than storing them.
 """
 
-import math
-from datetime import datetime
-
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from gridcity.api.fields import LatitudeField, LongitudeField, within_years
 from gridcity.coords import CRS_CHOICES
+from patrol import readers
 from patrol.fixes import Fix, FixFormatError
 from patrol.models import Shift
 
-_NUMBER = (int, float)
 _OPTIONAL = (
     ("acc", "accuracy"),
     ("speed", "speed"),
@@ -23,35 +20,6 @@ _OPTIONAL = (
     ("alt", "altitude"),
     ("batt", "battery"),
 )
-
-
-def _number(value, field: str) -> float:
-    """A finite float; NaN, ±Infinity and integers beyond any float are refused, naming the
-    field (stored, they made the shift's track a 500 for everyone and its GPX ``-inf``)."""
-    if type(value) not in _NUMBER:  # bool is an int to Python, not a number to us
-        raise FixFormatError(field, _("A number is required."))
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond any float
-        number = math.inf
-    if not math.isfinite(number):
-        raise FixFormatError(field, _("A finite number is required."))
-    return number
-
-
-def _time(value, field: str) -> float:
-    """Seconds since the epoch from epoch milliseconds or ISO 8601 with a UTC offset."""
-    if type(value) in _NUMBER:
-        return _number(value, field) / 1000.0
-    if isinstance(value, str):
-        try:
-            at = datetime.fromisoformat(value)
-        except ValueError:
-            raise FixFormatError(field, _("Not an ISO 8601 time.")) from None
-        if at.tzinfo is None:
-            raise FixFormatError(field, _("The time needs a UTC offset (or Z)."))
-        return at.timestamp()
-    raise FixFormatError(field, _("Epoch milliseconds or an ISO 8601 time are required."))
 
 
 # Integers of a fix's fields, epoch milliseconds included, are far below this; anything beyond
@@ -136,7 +104,7 @@ def _point(i: int, p) -> Fix:
     for key, name in _OPTIONAL:
         value = p.get(key)
         if value is not None:
-            optional[name] = _number(value, f"points[{i}].{key}")
+            optional[name] = readers.number(value, f"points[{i}].{key}", text=False)
     mock = p.get("mock", False)
     if type(mock) is not bool:
         raise FixFormatError(f"points[{i}].mock", _("true or false is required."))
@@ -146,9 +114,9 @@ def _point(i: int, p) -> Fix:
     elif not isinstance(client_id, str) or len(client_id) > 64:
         raise FixFormatError(f"points[{i}].id", _("A string of at most 64 characters."))
     return Fix(
-        t=_time(p["t"], f"points[{i}].t"),
-        lon=_number(p["lon"], f"points[{i}].lon"),
-        lat=_number(p["lat"], f"points[{i}].lat"),
+        t=readers.epoch_ms_or_iso(p["t"], f"points[{i}].t"),
+        lon=readers.number(p["lon"], f"points[{i}].lon", text=False),
+        lat=readers.number(p["lat"], f"points[{i}].lat", text=False),
         mock=mock,
         client_id=client_id,
         **optional,

@@ -28,7 +28,7 @@ from gridcity.coords import CRS_CHOICES
 from patrol import services
 from patrol.api import serializers as s
 from patrol.api.parsers import BodyTooLarge
-from patrol.api.views import IsInspector, _device_of, _visible_shift
+from patrol.api.views import IsInspector, _device_of, _visible_shift, shift_properties
 from patrol.models import Shift
 from patrol.protocols import geojson_track, gpx_read, gpx_write
 from patrol.selectors import Track, from_ms, shift_track
@@ -68,14 +68,7 @@ def _filename(shift: Shift, extension: str) -> str:
 
 
 def _properties(shift: Shift, n: int) -> dict:
-    return {
-        "shift": shift.pk,
-        "inspector": shift.inspector_id,
-        "username": shift.inspector.get_username(),
-        "points": n,
-        "started_at": timezone.localtime(shift.started_at).isoformat(),
-        "ended_at": timezone.localtime(shift.ended_at).isoformat() if shift.ended_at else None,
-    }
+    return {**shift_properties(shift, n), "username": shift.inspector.get_username()}
 
 
 class ShiftTrackGpxApi(APIView):

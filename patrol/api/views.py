@@ -26,6 +26,7 @@ from patrol.api import serializers as s
 from patrol.api.filters import ShiftFilter
 from patrol.api.parsers import BoundedJSONParser
 from patrol.models import Shift
+from patrol.protocols import track_features
 from patrol.selectors import (
     area_exists,
     inspectors_day_summary,
@@ -143,46 +144,45 @@ class ShiftPointsApi(APIView):
         shift = _visible_shift(request, pk)
         track = shift_track(shift)
         xy = np.column_stack([track.lon, track.lat]).tolist()
-        features = [
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": xy} if len(xy) > 1 else None,
-                "properties": {
-                    "shift": shift.pk,
-                    "inspector": shift.inspector_id,
-                    "points": len(xy),
-                    "started_at": timezone.localtime(shift.started_at).isoformat(),
-                    "ended_at": timezone.localtime(shift.ended_at).isoformat()
-                    if shift.ended_at
-                    else None,
-                },
-            }
-        ]
+        properties = shift_properties(shift, len(xy))
+        points = None
         if request.query_params.get("points") in ("1", "true"):
-            times = np.datetime_as_string(track.ms.astype("datetime64[ms]"), timezone="UTC")
-            columns = {
-                name: _nullable(getattr(track, name))
-                for name in ("accuracy", "speed", "heading", "altitude")
-            }
-            # A whole percent, whichever database stored it (SpatiaLite's column is REAL).
-            columns["battery"] = [None if v is None else round(v) for v in _nullable(track.battery)]
-            mock = track.mock.tolist()
-            breaks = track.segment_start.tolist()
-            features += [
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": xy[i]},
-                    "properties": {
-                        "t": times[i],
-                        **{name: values[i] for name, values in columns.items()},
-                        "mock": mock[i],
-                        # The recording breaks before this fix: draw no line to it.
-                        "segment_start": bool(breaks[i]),
-                    },
-                }
-                for i in range(len(xy))
-            ]
-        return Response({"type": "FeatureCollection", "features": features})
+            points = _point_properties(track)
+        return Response(track_features(xy, properties=properties, points=points))
+
+
+def shift_properties(shift: Shift, n: int) -> dict:
+    """What a track's line says of its shift; ``n`` is the number of its fixes."""
+    return {
+        "shift": shift.pk,
+        "inspector": shift.inspector_id,
+        "points": n,
+        "started_at": timezone.localtime(shift.started_at).isoformat(),
+        "ended_at": timezone.localtime(shift.ended_at).isoformat() if shift.ended_at else None,
+    }
+
+
+def _point_properties(track) -> list[dict]:
+    """Each fix's time (UTC), accuracy, speed, heading, altitude, battery, mock flag and break."""
+    times = np.datetime_as_string(track.ms.astype("datetime64[ms]"), timezone="UTC")
+    columns = {
+        name: _nullable(getattr(track, name))
+        for name in ("accuracy", "speed", "heading", "altitude")
+    }
+    # A whole percent, whichever database stored it (SpatiaLite's column is REAL).
+    columns["battery"] = [None if v is None else round(v) for v in _nullable(track.battery)]
+    mock = track.mock.tolist()
+    breaks = track.segment_start.tolist()
+    return [
+        {
+            "t": times[i],
+            **{name: values[i] for name, values in columns.items()},
+            "mock": mock[i],
+            # The recording breaks before this fix: draw no line to it.
+            "segment_start": bool(breaks[i]),
+        }
+        for i in range(len(times))
+    ]
 
 
 class TrackPointsUploadApi(APIView):

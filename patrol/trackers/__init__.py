@@ -26,13 +26,23 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
-from patrol.protocols import Reading
+from patrol.fixes import Fix
 
 _REGISTRY: dict[str, type[TrackerProtocol]] = {}
+
+
+class Reading(NamedTuple):
+    """What one request of a positioning app says: whose it is, its fixes (none for a
+    heartbeat), and the battery level it reports, a whole percent, with or without a fix."""
+
+    identifier: str
+    fixes: list[Fix]
+    battery: int | None = None
 
 
 class TrackerProtocol:

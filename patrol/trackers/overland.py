@@ -20,18 +20,9 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 
 from gridcity import jsonsafe
+from patrol import readers
 from patrol.fixes import Fix, FixFormatError
-from patrol.protocols import (
-    Reading,
-    _accuracy,
-    _iso_seconds,
-    _lat,
-    _lon,
-    _non_negative,
-    _optional,
-    _percent,
-)
-from patrol.trackers import TrackerProtocol, register
+from patrol.trackers import Reading, TrackerProtocol, register
 
 
 @register
@@ -67,8 +58,7 @@ def overland_parse(body: bytes, *, token: str) -> Reading:
         fix = _feature_fix(feature, f"locations[{i}]")
         if fix is not None:
             fixes.append(fix)
-    newest = max((f for f in fixes if f.battery is not None), key=lambda f: f.t, default=None)
-    return Reading(token.strip(), fixes, None if newest is None else newest.battery)
+    return Reading(token.strip(), fixes, readers.newest_battery(fixes))
 
 
 def _feature_fix(feature, prefix: str) -> Fix | None:
@@ -91,22 +81,14 @@ def _feature_fix(feature, prefix: str) -> Fix | None:
         return f"{prefix}.properties.{name}"
 
     return Fix(
-        t=_iso_seconds(stamp.strip(), field("timestamp")),
-        lon=_lon(coordinates[0], f"{prefix}.geometry.coordinates[0]"),
-        lat=_lat(coordinates[1], f"{prefix}.geometry.coordinates[1]"),
-        accuracy=_accuracy(properties.get("horizontal_accuracy"), field("horizontal_accuracy")),
-        speed=_non_negative(properties.get("speed"), field("speed")),
-        heading=_non_negative(properties.get("course"), field("course")),
-        altitude=_optional(properties.get("altitude"), field("altitude")),
-        battery=_battery(properties.get("battery_level"), field("battery_level")),
+        t=readers.iso_seconds(stamp.strip(), field("timestamp")),
+        lon=readers.lon(coordinates[0], f"{prefix}.geometry.coordinates[0]"),
+        lat=readers.lat(coordinates[1], f"{prefix}.geometry.coordinates[1]"),
+        accuracy=readers.accuracy(
+            properties.get("horizontal_accuracy"), field("horizontal_accuracy")
+        ),
+        speed=readers.non_negative(properties.get("speed"), field("speed")),
+        heading=readers.non_negative(properties.get("course"), field("course")),
+        altitude=readers.optional(properties.get("altitude"), field("altitude")),
+        battery=readers.fraction_percent(properties.get("battery_level"), field("battery_level")),
     )
-
-
-def _battery(value, field: str) -> int | None:
-    """``battery_level`` 0..1 as a whole percent; -1 (or any negative) is unknown."""
-    level = _non_negative(value, field)
-    if level is None:
-        return None
-    if level > 1:
-        raise FixFormatError(field, "expected a fraction from 0 to 1")
-    return _percent(level * 100, field)

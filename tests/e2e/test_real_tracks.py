@@ -29,8 +29,9 @@ from gridcity.geometry import WGS84_GEOD, LocalMetric
 from patrol import partitions
 from patrol.fixes import Fix, FixFormatError
 from patrol.models import Shift, ShiftStatus, Tracker
-from patrol.protocols import KNOT, gpx_read
+from patrol.protocols import gpx_read
 from patrol.services import shift_end, shift_report_compute
+from patrol.trackers.osmand import KNOT
 from tests.factories import make_people
 
 pytestmark = pytest.mark.django_db

@@ -237,7 +237,8 @@ def test_a_file_with_an_infinite_elevation_is_refused_naming_the_point(people, t
     text = gpx_text([rows(track[:3]), rows(track[3:6])])
     path.write_text(point_changed(text, 4, "<ele>1e999</ele>"))  # trkseg[1]'s second
 
-    with pytest.raises(CommandError, match=r"trk\[0\]\.trkseg\[1\]\.trkpt\[1\]\.ele: not a finite"):
+    named = r"trk\[0\]\.trkseg\[1\]\.trkpt\[1\]\.ele: A finite number"
+    with pytest.raises(CommandError, match=named):
         run(path, "--inspector", "inspector-a")
     assert not TrackPoint.objects.exists()
 

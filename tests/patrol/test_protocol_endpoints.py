@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from patrol.models import Tracker, TrackPoint
-from patrol.protocols import KNOT
 from patrol.services import tracker_revoke
+from patrol.trackers.osmand import KNOT
 from tests.factories import make_people
 from tests.patrol.conftest import grid_centre
 

@@ -15,15 +15,9 @@ from django.http import QueryDict
 
 from patrol import protocols
 from patrol.fixes import FixFormatError
-from patrol.protocols import (
-    GPX_MAX_DEPTH,
-    geojson_track,
-    gpx_read,
-    gpx_write,
-    osmand_parse,
-    owntracks_parse,
-    owntracks_response,
-)
+from patrol.protocols import GPX_MAX_DEPTH, geojson_track, gpx_read, gpx_write
+from patrol.trackers.osmand import osmand_parse
+from patrol.trackers.owntracks import owntracks_parse, owntracks_response
 
 GPX_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gpx"
 KNOT = 0.514444  # m/s
