@@ -10,6 +10,7 @@ import uuid
 from bisect import bisect
 from contextlib import suppress
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from cases import transitions
 from cases.demo.mix import (
@@ -32,6 +33,9 @@ from cases.demo.mix import (
 from cases.demo.rows import CASE_FIELDS, ewkb
 from cases.models import Case, Source, Stage, Status
 
+# A case's row: its fields in ``CASE_FIELDS`` order, the item's and grid's ids among them.
+_ROW = attrgetter(*({"item_id": "item.id", "grid_id": "grid.id"}.get(f, f) for f in CASE_FIELDS))
+
 
 class _Stop(Exception):
     """The story has reached the moment the history is taken at (or a case on hold for good)."""
@@ -42,7 +46,7 @@ class Life:
     moved by ``cases.transitions`` as the services move a ``Case``."""
 
     __slots__ = (
-        *(f for f in CASE_FIELDS if f not in ("item_id", "grid_id", "request_digest")),
+        *(f for f in CASE_FIELDS if f not in ("item_id", "grid_id")),
         "h",
         "rng",
         "item",
@@ -106,7 +110,7 @@ class Life:
     def _reporter(self) -> None:
         """Who reported it and how they put it."""
         h, rng, grid, source, name = self.h, self.rng, self.grid, self.source, self.item.name
-        self.contact_name = self.contact_phone = ""
+        self.contact_name = self.contact_phone = self.request_digest = ""
         self.client_uuid = None
         if source in (Source.INSPECTOR, Source.SUPERVISOR):
             inspector = source == Source.INSPECTOR
@@ -372,45 +376,4 @@ class Life:
 
     def row(self) -> tuple:
         """The case as a row in ``CASE_FIELDS`` order."""
-        return (
-            self.id,
-            self.number,
-            self.source,
-            self.item.id,
-            self.description,
-            self.point,
-            self.address,
-            self.grid.id,
-            self.community_id,
-            self.street_id,
-            self.district_id,
-            self.reporter_id,
-            self.contact_name,
-            self.contact_phone,
-            self.department_id,
-            self.assignee_id,
-            self.verifier_id,
-            self.status,
-            self.suspended_from,
-            self.resolution,
-            self.master_id,
-            self.filed_at,
-            self.dispatched_at,
-            self.handled_at,
-            self.closed_at,
-            self.suspended_at,
-            self.file_due,
-            self.dispatch_due,
-            self.handle_due,
-            self.verify_due,
-            self.warned_at,
-            self.overdue,
-            self.escalated,
-            self.rework_count,
-            self.closed_on_time,
-            self.rating,
-            self.client_uuid,
-            "",
-            self.created_at,
-            self.updated_at,
-        )
+        return _ROW(self)
