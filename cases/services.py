@@ -26,6 +26,7 @@ from django_fsm import TransitionNotAllowed
 
 from accounts import policy
 from accounts.models import AssignmentKind, Department, GridAssignment, Role, User
+from cases import transitions
 from cases.calendar import calendar_current, deadline
 from cases.models import (
     Case,
@@ -40,7 +41,6 @@ from cases.models import (
     Source,
     Stage,
     Status,
-    TimeUnit,
 )
 from cases.notify import notify
 from gridcity import coords
@@ -202,12 +202,6 @@ def _step(
     return locked
 
 
-def _later(old: datetime | None, new: datetime) -> datetime:
-    """A restarted stage's deadline: a fresh clock, but never earlier than one already given
-    (an extension or a hold may have pushed it further)."""
-    return new if old is None or new > old else old
-
-
 def _due(start: datetime, item: Item, stage: str) -> datetime:
     amount, unit = item.limit(stage)
     return deadline(start, amount, unit)
@@ -359,9 +353,9 @@ def case_file(*, case: Case, by: User, note: str = "") -> Case:
     """立案: the command centre accepts the report as a case."""
 
     def move(c, now):
-        c.file()
-        c.filed_at = now
-        c.dispatch_due = _due(now, c.item, Stage.DISPATCH)
+        return transitions.advance(
+            c, "file", at=now, dispatch_due=_due(now, c.item, Stage.DISPATCH)
+        )
 
     return _step(case, action="file", by=by, check=_command_centre, move=move, note=note)
 
@@ -371,8 +365,7 @@ def case_reject(*, case: Case, by: User, note: str) -> Case:
     """不予立案: the report does not meet the item's filing condition."""
 
     def move(c, now):
-        c.reject()
-        c.closed_at = now
+        return transitions.advance(c, "reject", at=now)
 
     return _step(
         case,
@@ -390,25 +383,27 @@ def case_cancel(*, case: Case, by: User, note: str) -> Case:
     """作废: withdrawn before dispatch (a mistaken report, a test, the reporter's wish)."""
 
     def move(c, now):
-        c.cancel()
-        c.closed_at = now
+        return transitions.advance(c, "cancel", at=now)
 
     return _step(
         case, action="cancel", by=by, check=_canceller, move=move, note=note, note_required=True
     )
 
 
-def _dispatch_to(c: Case, department: Department | None, now: datetime) -> dict:
+def _dispatch_to(c: Case, name: str, department: Department | None, now: datetime) -> dict:
+    if not transitions.allowed(c, name):  # the state first: a conflict before a missing input
+        raise TransitionNotAllowed(name)
     department = department or routing_proposal(c)
     if department is None:
         raise CaseInvalid("department", _("No department to dispatch to: choose one."))
-    c.department = department
-    c.assignee = None
-    c.dispatched_at = now
-    c.handle_due = _later(c.handle_due, _due(now, c.item, Stage.HANDLE))
-    c.overdue = False
-    c.warned_at = None
-    return {"department": department.code}
+    return transitions.advance(
+        c,
+        name,
+        at=now,
+        department_id=department.pk,
+        department_code=department.code,
+        handle_due=_due(now, c.item, Stage.HANDLE),
+    )
 
 
 def _notify_department(case: Case, kind: str, message: str) -> None:
@@ -425,8 +420,7 @@ def case_dispatch(
     """派遣: send a filed case to a department; its handling clock starts now."""
 
     def move(c, now):
-        c.dispatch()
-        return _dispatch_to(c, department, now)
+        return _dispatch_to(c, "dispatch", department, now)
 
     case = _step(case, action="dispatch", by=by, check=_command_centre, move=move, note=note)
     _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
@@ -440,8 +434,7 @@ def case_redispatch(
     """重新派遣: a returned case goes to (usually another) department."""
 
     def move(c, now):
-        c.redispatch()
-        return _dispatch_to(c, department, now)
+        return _dispatch_to(c, "redispatch", department, now)
 
     case = _step(case, action="redispatch", by=by, check=_command_centre, move=move, note=note)
     _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
@@ -453,9 +446,13 @@ def case_return(*, case: Case, by: User, note: str) -> Case:
     """回退: the department says the case is not theirs; the command centre redispatches."""
 
     def move(c, now):
-        c.return_()
-        c.dispatch_due = _later(c.dispatch_due, _due(now, c.item, Stage.DISPATCH))
-        return {"department": c.department.code if c.department_id else None}
+        return transitions.advance(
+            c,
+            "return_",
+            at=now,
+            dispatch_due=_due(now, c.item, Stage.DISPATCH),
+            department_code=c.department.code if c.department_id else None,
+        )
 
     case = _step(
         case, action="return", by=by, check=_department, move=move, note=note, note_required=True
@@ -474,8 +471,7 @@ def case_accept(*, case: Case, by: User, note: str = "") -> Case:
     """签收: a member of the department takes the case on."""
 
     def move(c, now):
-        c.accept()
-        c.assignee = by
+        return transitions.advance(c, "accept", at=now, assignee_id=by.pk)
 
     return _step(case, action="accept", by=by, check=_department, move=move, note=note)
 
@@ -485,8 +481,7 @@ def case_handle(*, case: Case, by: User, note: str, where: Where | None = None) 
     """处置 → 反馈: the department reports the problem solved (with after-photos)."""
 
     def move(c, now):
-        c.handle()
-        c.handled_at = now
+        return transitions.advance(c, "handle", at=now)
 
     return _step(
         case,
@@ -517,10 +512,15 @@ def case_request_verify(*, case: Case, by: User, note: str = "") -> Case:
     """核查: the command centre asks the grid's inspector to check on site."""
 
     def move(c, now):
-        c.request_verify()
-        c.verifier = _verifier_for(c)
-        c.verify_due = _later(c.verify_due, _due(now, c.item, Stage.VERIFY))
-        return {"verifier": c.verifier.username if c.verifier else None}
+        verifier = _verifier_for(c) if transitions.allowed(c, "request_verify") else None
+        return transitions.advance(
+            c,
+            "request_verify",
+            at=now,
+            verifier_id=verifier.pk if verifier else None,
+            verifier_name=verifier.username if verifier else None,
+            verify_due=_due(now, c.item, Stage.VERIFY),
+        )
 
     case = _step(case, action="request-verify", by=by, check=_command_centre, move=move, note=note)
     if case.verifier_id:
@@ -533,11 +533,6 @@ def case_request_verify(*, case: Case, by: User, note: str = "") -> Case:
     return case
 
 
-def _closed_now(c: Case, now: datetime) -> None:
-    c.closed_at = now
-    c.closed_on_time = c.handle_due is None or (c.handled_at or now) <= c.handle_due
-
-
 @transaction.atomic
 def case_verify(
     *, case: Case, by: User, passed: bool, note: str = "", where: Where | None = None
@@ -546,16 +541,10 @@ def case_verify(
 
     def move(c, now):
         if passed:
-            c.verify_pass()
-            _closed_now(c, now)
-            return {"passed": True}
-        c.verify_fail()
-        c.dispatched_at = now
-        c.handle_due = _later(c.handle_due, _due(now, c.item, Stage.HANDLE))
-        c.handled_at = None
-        c.assignee = None
-        c.overdue = False
-        return {"passed": False, "rework": c.rework_count}
+            return transitions.advance(c, "verify_pass", at=now)
+        return transitions.advance(
+            c, "verify_fail", at=now, handle_due=_due(now, c.item, Stage.HANDLE)
+        )
 
     case = _step(
         case,
@@ -577,8 +566,7 @@ def case_close(*, case: Case, by: User, note: str = "") -> Case:
     """结案: the command centre closes a handled case on the evidence it has."""
 
     def move(c, now):
-        c.close()
-        _closed_now(c, now)
+        return transitions.advance(c, "close", at=now)
 
     return _step(case, action="close", by=by, check=_command_centre, move=move, note=note)
 
@@ -588,8 +576,7 @@ def case_suspend(*, case: Case, by: User, note: str) -> Case:
     """挂账: put on hold with the approver's word (waiting for a court, a season, funds)."""
 
     def move(c, now):
-        c.suspend()
-        c.suspended_at = now
+        return transitions.advance(c, "suspend", at=now)
 
     return _step(
         case, action="suspend", by=by, check=_approver, move=move, note=note, note_required=True
@@ -601,24 +588,8 @@ def case_resume(*, case: Case, by: User, note: str = "") -> Case:
     """Back to the state it was suspended from; the time on hold is added to its deadlines."""
 
     def move(c, now):
-        since = c.suspended_at
-        c.resume()
-        c.suspended_at = None
-        if since is None:
-            return {"held_seconds": 0}
-        calendar = calendar_current()
-        working = calendar.working_seconds_between(since, now) / 3600
-        for stage in (Stage.FILE, Stage.DISPATCH, Stage.HANDLE, Stage.VERIFY):
-            due = getattr(c, f"{stage}_due")
-            if due is None:
-                continue
-            # Each clock stops while the case is on hold, in its own unit: a round-the-clock
-            # limit gets the whole time back, a working-time limit the working time that passed.
-            if c.item.limit(stage)[1] == TimeUnit.CLOCK_HOURS:
-                setattr(c, f"{stage}_due", due + (now - since))
-            elif working > 0:
-                setattr(c, f"{stage}_due", calendar.deadline(due, working, TimeUnit.WORK_HOURS))
-        return {"held_seconds": int((now - since).total_seconds()), "held_working_hours": working}
+        units = {stage: c.item.limit(stage)[1] for stage in Stage.values}
+        return transitions.advance(c, "resume", at=now, calendar=calendar_current(), units=units)
 
     return _step(case, action="resume", by=by, check=_approver, move=move, note=note)
 
@@ -636,10 +607,9 @@ def case_merge(*, case: Case, by: User, master: Case, note: str = "") -> Case:
         raise CaseInvalid("master", _("That case was rejected or cancelled."))
 
     def move(c, now):
-        c.merge()
-        c.master = master
-        c.closed_at = now
-        return {"master": master.number}
+        return transitions.advance(
+            c, "merge", at=now, master_id=master.pk, master_number=master.number
+        )
 
     case = _step(case, action="merge", by=by, check=_command_centre, move=move, note=note)
     if case.reporter_id and case.reporter_id != by.pk:
@@ -816,18 +786,9 @@ def cases_mark_overdue(*, now: datetime | None = None) -> int:
             due = case.stage_due()
             if case.overdue or due is None or due >= now or not case.is_open:
                 continue
-            case.overdue = True
-            first_escalation = not case.escalated
-            case.escalated = True
+            detail = transitions.mark_overdue(case, due=due)
             case.save(update_fields=["overdue", "escalated", "updated_at"])
-            _record(
-                case,
-                action="overdue",
-                by=None,
-                from_state=case.status,
-                at=now,
-                detail={"due": due.isoformat(), "escalated": first_escalation},
-            )
+            _record(case, action="overdue", by=None, from_state=case.status, at=now, detail=detail)
             notify(
                 _people_over(case, Role.SUPERVISOR),
                 kind=Notification.Kind.OVERDUE,

@@ -94,51 +94,32 @@ def build_demo_city(
     """Partition ``outline`` (lon/lat) into the streets of ``STREETS``, their communities and
     ``grid_count`` work grids, with 2–4 checkpoints in each grid. Deterministic for ``seed``."""
     progress = progress or _quiet
-    n_communities = sum(street[3] for street in STREETS)
-    if grid_count < n_communities:
-        raise ValueError(f"grid_count must be at least {n_communities}, one per community")
-    outline = _clean(outline)
-    if outline.is_empty:
-        raise ValueError("the district outline is empty")
+    outline = _checked(outline, grid_count)
     streams = np.random.SeedSequence(seed).spawn(4)
     community_rng, grid_rng, checkpoint_rng, name_rng = (np.random.default_rng(s) for s in streams)
 
     frame = LocalMetric.around(outline)
     district_m = _clean(frame.to_metric(outline))
 
-    # Streets: the real centres (moved inside the outline where needed), gently relaxed.
-    centres_m = shapely.get_coordinates(
-        frame.to_metric(shapely.points([(lon, lat) for _n, lon, lat, _c in STREETS]))
-    )
-    centres_m = _inside(centres_m, _seed_region(district_m))
-    centres_m = _lloyd(
-        district_m, centres_m, STREET_LLOYD_ITERATIONS, step=STREET_LLOYD_STEP, keep_order=True
-    )
-    street_geoms = _partition(district_m, centres_m)
+    street_geoms = _street_cells(frame, district_m)
 
     # Communities: random seeds in each street, relaxed.
-    community_geoms: list[BaseGeometry] = []
-    community_street: list[int] = []
-    for s, ((_name, _lon, _lat, count), street) in enumerate(
-        zip(STREETS, street_geoms, strict=True)
-    ):
-        points = _lloyd(street, _sample(street, count, community_rng), COMMUNITY_LLOYD_ITERATIONS)
-        community_geoms += list(_partition(street, points))
-        community_street += [s] * count
-        progress("communities", s + 1, len(STREETS))
+    community_geoms, community_street = _subdivide(
+        street_geoms,
+        [street[3] for street in STREETS],
+        community_rng,
+        COMMUNITY_LLOYD_ITERATIONS,
+        lambda done, total: progress("communities", done, total),
+    )
 
     # Grids: shared out by community area, then random seeds relaxed in each community.
-    areas = shapely.area(np.array(community_geoms, dtype=object))
-    grid_counts = allocate(grid_count, areas, MIN_GRIDS_PER_COMMUNITY)
-    if grid_counts.max() > 999:
-        raise ValueError("grid_count too large: a community would need more than 999 grid codes")
-    grid_geoms: list[BaseGeometry] = []
-    grid_community: list[int] = []
-    for c, (community, count) in enumerate(zip(community_geoms, grid_counts, strict=True)):
-        points = _lloyd(community, _sample(community, count, grid_rng), GRID_LLOYD_ITERATIONS)
-        grid_geoms += list(_partition(community, points))
-        grid_community += [c] * count
-        progress("grids", c + 1, len(community_geoms))
+    grid_geoms, grid_community = _subdivide(
+        community_geoms,
+        _grid_counts(community_geoms, grid_count),
+        grid_rng,
+        GRID_LLOYD_ITERATIONS,
+        lambda done, total: progress("grids", done, total),
+    )
 
     # Back to lon/lat, all at once.
     grids_m = np.array(grid_geoms, dtype=object)
@@ -147,38 +128,102 @@ def build_demo_city(
     grids_ll = _to_lonlat(frame, grids_m)
 
     district = UnitSpec(district_code, district_name, _as_multipolygon(outline), None)
-    streets = [
-        UnitSpec(f"{district_code}{s + 1:03d}", name, geom, district_code)
-        for s, ((name, *_rest), geom) in enumerate(zip(STREETS, streets_ll, strict=True))
-    ]
     short_names = names.community_short_names(len(community_geoms), name_rng)
-    communities, community_codes = [], []
-    numbers = np.zeros(len(streets), dtype=int)
-    for c, s in enumerate(community_street):
-        numbers[s] += 1
-        code = f"{streets[s].code}{numbers[s]:03d}"
-        community_codes.append(code)
-        communities.append(
-            UnitSpec(code, names.community_name(short_names[c]), communities_ll[c], streets[s].code)
-        )
-    grids = []
-    numbers = np.zeros(len(communities), dtype=int)
-    for g, c in enumerate(grid_community):
-        numbers[c] += 1
-        grids.append(
-            UnitSpec(
-                f"{community_codes[c]}{numbers[c]:03d}",
-                names.grid_name(short_names[c], int(numbers[c])),
-                grids_ll[g],
-                community_codes[c],
-            )
-        )
+    streets, communities, grids = _named(
+        (district_code, streets_ll),
+        (community_street, communities_ll),
+        (grid_community, grids_ll),
+        short_names,
+    )
     progress("checkpoints", 0, len(grids))
     checkpoints = _checkpoints(
         frame, grids_m, grids, grid_community, short_names, checkpoint_rng, name_rng
     )
     progress("checkpoints", len(grids), len(grids))
     return DemoCity(district, streets, communities, grids, checkpoints)
+
+
+def _checked(outline: BaseGeometry, grid_count: int) -> BaseGeometry:
+    n_communities = sum(street[3] for street in STREETS)
+    if grid_count < n_communities:
+        raise ValueError(f"grid_count must be at least {n_communities}, one per community")
+    outline = _clean(outline)
+    if outline.is_empty:
+        raise ValueError("the district outline is empty")
+    return outline
+
+
+def _grid_counts(community_geoms: list, grid_count: int) -> np.ndarray:
+    """How many grids each community gets: in proportion to its area, a few at least."""
+    areas = shapely.area(np.array(community_geoms, dtype=object))
+    grid_counts = allocate(grid_count, areas, MIN_GRIDS_PER_COMMUNITY)
+    if grid_counts.max() > 999:
+        raise ValueError("grid_count too large: a community would need more than 999 grid codes")
+    return grid_counts
+
+
+def _street_cells(frame: LocalMetric, district_m: BaseGeometry) -> np.ndarray:
+    """Streets: the real centres (moved inside the outline where needed), gently relaxed."""
+    centres_m = shapely.get_coordinates(
+        frame.to_metric(shapely.points([(lon, lat) for _n, lon, lat, _c in STREETS]))
+    )
+    centres_m = _inside(centres_m, _seed_region(district_m))
+    centres_m = _lloyd(
+        district_m, centres_m, STREET_LLOYD_ITERATIONS, step=STREET_LLOYD_STEP, keep_order=True
+    )
+    return _partition(district_m, centres_m)
+
+
+def _named(street_cells, community_cells, grid_cells, short_names):
+    """The streets, communities and grids, coded and named: ``street_cells`` is (district
+    code, geoms), the others (parent index of each, geoms)."""
+    district_code, streets_ll = street_cells
+    streets = [
+        UnitSpec(f"{district_code}{s + 1:03d}", name, geom, district_code)
+        for s, ((name, *_rest), geom) in enumerate(zip(STREETS, streets_ll, strict=True))
+    ]
+    community_street, communities_ll = community_cells
+    grid_community, grids_ll = grid_cells
+    communities = _coded(
+        streets,
+        community_street,
+        communities_ll,
+        lambda c, _street, _seq: names.community_name(short_names[c]),
+    )
+    grids = _coded(
+        communities,
+        grid_community,
+        grids_ll,
+        lambda _grid, c, seq: names.grid_name(short_names[c], seq),
+    )
+    return streets, communities, grids
+
+
+def _subdivide(parents, counts, rng, iterations: int, progress) -> tuple[list, list[int]]:
+    """Each parent cut into its count of cells around random seeds relaxed by Lloyd's
+    algorithm; the cells, and the index of the parent of each."""
+    cells: list[BaseGeometry] = []
+    parent_of: list[int] = []
+    for i, (parent, count) in enumerate(zip(parents, counts, strict=True)):
+        points = _lloyd(parent, _sample(parent, count, rng), iterations)
+        cells += list(_partition(parent, points))
+        parent_of += [i] * count
+        progress(i + 1, len(parents))
+    return cells, parent_of
+
+
+def _coded(parents: list[UnitSpec], parent_of: list[int], geoms, name) -> list[UnitSpec]:
+    """Units numbered from 001 within their parent, in order, each named
+    ``name(index, parent index, number)``."""
+    units = []
+    numbers = np.zeros(len(parents), dtype=int)
+    for i, p in enumerate(parent_of):
+        numbers[p] += 1
+        seq = int(numbers[p])
+        units.append(
+            UnitSpec(f"{parents[p].code}{seq:03d}", name(i, p, seq), geoms[i], parents[p].code)
+        )
+    return units
 
 
 # --- geometry helpers -------------------------------------------------------------------------
@@ -328,8 +373,20 @@ def _partition(parent: BaseGeometry, points: np.ndarray) -> np.ndarray:
     anchored[order[last]] = True
     original_owner = owner.copy()
     fragments = np.flatnonzero(~anchored)
+    frag_i, piece_j, shared = _borders(parts, fragments)
+    pending = _hand_out(set(fragments.tolist()), frag_i, piece_j, shared, owner, anchored)
+    _islands_join(pending, frag_i, piece_j, areas, owner)
+    moved = owner != original_owner
+    changed = set(original_owner[moved].tolist()) | set(owner[moved].tolist())
+    result = cells.copy()
+    for cell in sorted(changed):
+        mine = parts[owner == cell]
+        result[cell] = _clean(shapely.union_all(mine)) if len(mine) > 1 else mine[0]
+    return _polygonal(result)
 
-    # Border shared by each fragment with each piece it touches.
+
+def _borders(parts: np.ndarray, fragments: np.ndarray):
+    """Border shared by each fragment with each piece it touches: (fragment, piece, length)."""
     tree = shapely.STRtree(parts)
     frag_i, piece_j = tree.query(parts[fragments], predicate="intersects")
     frag_i = fragments[frag_i]
@@ -342,11 +399,13 @@ def _partition(parent: BaseGeometry, points: np.ndarray) -> np.ndarray:
         )
     )
     touching = shared > 2 * BORDER_EPS_M
-    frag_i, piece_j, shared = frag_i[touching], piece_j[touching], shared[touching]
+    return frag_i[touching], piece_j[touching], shared[touching]
 
-    # Hand out fragments in rounds, each to the owner of the anchored pieces it shares the most
-    # border with; fragments touching only fragments wait for a later round.
-    pending = set(fragments.tolist())
+
+def _hand_out(pending: set[int], frag_i, piece_j, shared, owner, anchored) -> set[int]:
+    """Hand out fragments in rounds, each to the owner of the anchored pieces it shares the
+    most border with; fragments touching only fragments wait for a later round. Changes
+    ``owner`` and ``anchored``; returns the fragments nobody anchored touches."""
     while pending:
         decided = {}
         for f in sorted(pending):
@@ -363,8 +422,12 @@ def _partition(parent: BaseGeometry, points: np.ndarray) -> np.ndarray:
             owner[f] = new_owner
             anchored[f] = True
             pending.discard(f)
-    # What is left are islands (touching nothing anchored): each island, even if the Voronoi
-    # edges cut it into pieces, stays whole with the cell that holds most of it.
+    return pending
+
+
+def _islands_join(pending: set[int], frag_i, piece_j, areas, owner) -> None:
+    """What is left are islands (touching nothing anchored): each island, even if the Voronoi
+    edges cut it into pieces, stays whole with the cell that holds most of it."""
     component = {f: f for f in pending}
 
     def root(f: int) -> int:
@@ -382,13 +445,6 @@ def _partition(parent: BaseGeometry, points: np.ndarray) -> np.ndarray:
     for pieces in islands.values():
         biggest = max(pieces, key=lambda f: (areas[f], -f))
         owner[pieces] = owner[biggest]
-    moved = owner != original_owner
-    changed = set(original_owner[moved].tolist()) | set(owner[moved].tolist())
-    result = cells.copy()
-    for cell in sorted(changed):
-        mine = parts[owner == cell]
-        result[cell] = _clean(shapely.union_all(mine)) if len(mine) > 1 else mine[0]
-    return _polygonal(result)
 
 
 def _polygonal(cells: np.ndarray) -> np.ndarray:
@@ -432,6 +488,31 @@ def _checkpoints(
     rng: np.random.Generator,
     name_rng: np.random.Generator,
 ) -> list[CheckpointSpec]:
+    chosen = _checkpoint_spots(grids_m, rng)
+    counts = [len(c) for c in chosen]
+    xy = np.array([p for c in chosen for p in c])
+    points = frame.to_lonlat(shapely.points(xy))
+    dwell = rng.integers(DWELL_MINUTES[0], DWELL_MINUTES[1] + 1, size=len(xy))
+    grid_names = _checkpoint_names(counts, grid_community, short_names, name_rng)
+    checkpoints = []
+    k = 0
+    for g, grid in enumerate(grids):
+        for seq in range(counts[g]):
+            checkpoints.append(
+                CheckpointSpec(
+                    code=f"{grid.code}{seq + 1:03d}",
+                    name=grid_names[g][seq],
+                    grid_code=grid.code,
+                    point=points[k],
+                    min_dwell_minutes=int(dwell[k]),
+                )
+            )
+            k += 1
+    return checkpoints
+
+
+def _checkpoint_spots(grids_m: np.ndarray, rng: np.random.Generator) -> list[list]:
+    """2–4 spots in each grid, apart and off its edge; one at least, even in a sliver."""
     n = len(grids_m)
     wanted = rng.choice(CHECKPOINTS_PER_GRID, size=n)
     chosen = _spread_points(
@@ -454,12 +535,12 @@ def _checkpoints(
     for i in range(n):
         if not chosen[i]:
             chosen[i] = [tuple(shapely.get_coordinates(grids_m[i].representative_point())[0])]
-    counts = [len(c) for c in chosen]
-    xy = np.array([p for c in chosen for p in c])
-    points = frame.to_lonlat(shapely.points(xy))
-    dwell = rng.integers(DWELL_MINUTES[0], DWELL_MINUTES[1] + 1, size=len(xy))
+    return chosen
 
-    # Names per community, unique within a grid.
+
+def _checkpoint_names(counts, grid_community, short_names, name_rng) -> list[list[str]]:
+    """Each grid's checkpoint names, drawn per community, unique within a grid."""
+    n = len(counts)
     by_community: dict[int, list[int]] = {}
     for g, c in enumerate(grid_community):
         by_community.setdefault(c, []).append(g)
@@ -472,22 +553,7 @@ def _checkpoints(
             strict=True,
         ):
             grid_names[g] = labels
-
-    checkpoints = []
-    k = 0
-    for g, grid in enumerate(grids):
-        for seq in range(counts[g]):
-            checkpoints.append(
-                CheckpointSpec(
-                    code=f"{grid.code}{seq + 1:03d}",
-                    name=grid_names[g][seq],
-                    grid_code=grid.code,
-                    point=points[k],
-                    min_dwell_minutes=int(dwell[k]),
-                )
-            )
-            k += 1
-    return checkpoints
+    return grid_names
 
 
 def _spread_points(

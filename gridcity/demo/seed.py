@@ -47,18 +47,8 @@ def demo_city_remove(prefix: str) -> None:
         model.objects.filter(code__startswith=prefix).delete()
 
 
-@transaction.atomic
-def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) -> dict[str, int]:
-    """Build and store the demo city in one transaction; returns what it created."""
-    city = build_demo_city(load_outline(), seed=seed, progress=progress)
-    existing = District.objects.filter(code=city.district.code)
-    if existing.exists():
-        if not replace:
-            raise ValueError(
-                f"district {city.district.code} already exists: use --replace to rebuild it"
-            )
-        demo_city_remove(city.district.code)
-
+def _hierarchy_store(city, progress) -> tuple[District, list, list, dict[str, WorkGrid]]:
+    """The district, its streets, communities and grids (by code), written in bulk."""
     now = timezone.now()
 
     def unit(model, spec, **parent):
@@ -89,13 +79,28 @@ def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) ->
         )
         if progress:
             progress("store grids", len(grids), total)
-    by_code = {g.code: g for g in grids}
+    return district, streets, communities, {g.code: g for g in grids}
+
+
+@transaction.atomic
+def demo_city_seed(*, seed: int = 2026, replace: bool = False, progress=None) -> dict[str, int]:
+    """Build and store the demo city in one transaction; returns what it created."""
+    city = build_demo_city(load_outline(), seed=seed, progress=progress)
+    existing = District.objects.filter(code=city.district.code)
+    if existing.exists():
+        if not replace:
+            raise ValueError(
+                f"district {city.district.code} already exists: use --replace to rebuild it"
+            )
+        demo_city_remove(city.district.code)
+
+    district, streets, communities, grids = _hierarchy_store(city, progress)
     Checkpoint.objects.bulk_create(
         [
             Checkpoint(
                 code=cp.code,
                 name=cp.name,
-                grid=by_code[cp.grid_code],
+                grid=grids[cp.grid_code],
                 point=geometry.to_geos(cp.point),
                 min_dwell_minutes=cp.min_dwell_minutes,
             )
