@@ -169,6 +169,15 @@ OPEN_STATES = [
 FINAL_STATES = [Status.REJECTED, Status.CLOSED, Status.CANCELLED]
 # Where a case may be suspended (挂账) from: once filed and until handled.
 SUSPENDABLE = [Status.FILED, Status.DISPATCHED, Status.RETURNED, Status.HANDLING]
+# The deadline each state waits on (``Case.stage_due``): what the overdue sweep compares.
+STAGE_DUE = {
+    Status.REPORTED: "file_due",
+    Status.FILED: "dispatch_due",
+    Status.DISPATCHED: "handle_due",
+    Status.RETURNED: "dispatch_due",
+    Status.HANDLING: "handle_due",
+    Status.VERIFYING: "verify_due",
+}
 
 
 class Resolution(models.TextChoices):
@@ -329,15 +338,8 @@ class Case(models.Model):
 
     def stage_due(self):
         """The deadline of the stage the case is in now (None when no clock runs)."""
-        return {
-            Status.REPORTED: self.file_due,
-            Status.FILED: self.dispatch_due,
-            Status.DISPATCHED: self.handle_due,
-            Status.RETURNED: self.dispatch_due,
-            Status.HANDLING: self.handle_due,
-            Status.HANDLED: None,
-            Status.VERIFYING: self.verify_due,
-        }.get(self.status)
+        name = STAGE_DUE.get(self.status)
+        return getattr(self, name) if name else None
 
     # --- transitions: guards and field changes only; cases.services does the rest ----------
 

@@ -31,7 +31,7 @@ from cases.demo.mix import (
     WARN_SWEEP_SECONDS,
 )
 from cases.demo.rows import CASE_FIELDS, ewkb
-from cases.models import Case, Source, Stage, Status
+from cases.models import STAGE_DUE, Source, Stage, Status
 
 # A case's row: its fields in ``CASE_FIELDS`` order, the item's and grid's ids among them.
 _ROW = attrgetter(*({"item_id": "item.id", "grid_id": "grid.id"}.get(f, f) for f in CASE_FIELDS))
@@ -163,9 +163,10 @@ class Life:
             raise _Stop
         self._sweeps(at)
         source = self.status
-        detail = transitions.advance(self, name, at=at, **inputs)
-        row = (self.id, action, source, self.status, actor_id, at, note, location)
-        self.steps.append((*row, self.h.detail(detail)))
+        told = transitions.advance(self, name, at=at, **inputs)
+        detail = self.h.detail(told) if told else "{}"
+        row = (self.id, action, source, self.status, actor_id, at, note, location, detail)
+        self.steps.append(row)
         self.updated_at = at
 
     def _sweeps(self, until: datetime) -> None:
@@ -179,7 +180,8 @@ class Life:
                 self.warned_at = warned
         if self.overdue:
             return
-        due = Case.stage_due(self)  # the deadline the sweep compares, read the model's way
+        name = STAGE_DUE.get(status)  # the deadline the sweep compares (Case.stage_due)
+        due = getattr(self, name) if name else None
         if due is None:
             return
         marked = due + self.lag
