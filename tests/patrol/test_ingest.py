@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.auth import token_issue
 from gridcity.coords import wgs84_to_gcj02
+from gridcity.geometry import haversine_m
 from patrol import services
-from patrol.filters import haversine_m
 from patrol.models import Shift, ShiftEnd, ShiftStatus, TrackPoint
 from patrol.services import shift_end, shift_start, shifts_close_idle, track_points_ingest
 from patrol.tasks import shifts_close_idle_task
