@@ -279,11 +279,7 @@ def case_report(
             return _replayed(existing, digest, by)
     if not item.active:
         raise CaseInvalid("item", _("This item is no longer in use."))
-    at = Where.of(lon, lat, crs)
-    lon, lat = at.lon, at.lat
-    place = grid_at(lon, lat)
-    if place is None:
-        raise CaseInvalid("lon", _("This point lies outside every work grid of the district."))
+    lon, lat, place = _placed(lon, lat, crs)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -313,6 +309,15 @@ def case_report(
             raise
         return _replayed(existing, digest, by)
     return Reported(case, True)
+
+
+def _placed(lon: float, lat: float, crs: str):
+    """The point in WGS-84, and the grid, community and street it lies in (locate)."""
+    at = Where.of(lon, lat, crs)
+    place = grid_at(at.lon, at.lat)
+    if place is None:
+        raise CaseInvalid("lon", _("This point lies outside every work grid of the district."))
+    return at.lon, at.lat, place
 
 
 def _replayed(existing: Case, digest: str, by: User) -> Reported:
