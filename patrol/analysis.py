@@ -68,6 +68,18 @@ class CheckpointSpec:
     lat: float
     min_dwell_s: float
 
+    @classmethod
+    def of(cls, checkpoint) -> "CheckpointSpec":
+        """The figures analysis needs of a stored ``gridcity.Checkpoint``."""
+        return cls(
+            id=checkpoint.pk,
+            code=checkpoint.code,
+            name=checkpoint.name,
+            lon=checkpoint.point.x,
+            lat=checkpoint.point.y,
+            min_dwell_s=checkpoint.min_dwell_minutes * 60,
+        )
+
 
 @dataclass(frozen=True)
 class Stop:

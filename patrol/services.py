@@ -973,15 +973,7 @@ def shift_report_compute(*, shift: Shift) -> Shift:
 
 def _report_checkpoints(grids: list[WorkGrid]) -> list[CheckpointSpec]:
     return [
-        CheckpointSpec(
-            id=c.pk,
-            code=c.code,
-            name=c.name,
-            lon=c.point.x,
-            lat=c.point.y,
-            min_dwell_s=c.min_dwell_minutes * 60,
-        )
-        for c in Checkpoint.objects.filter(grid__in=grids).order_by("code")
+        CheckpointSpec.of(c) for c in Checkpoint.objects.filter(grid__in=grids).order_by("code")
     ]
 
 

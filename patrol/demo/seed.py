@@ -52,16 +52,7 @@ def demo_beats(grids: Iterable[WorkGrid]) -> list[Beat]:
     }
     checkpoints: dict[int, list[CheckpointSpec]] = {}
     for c in Checkpoint.objects.filter(grid_id__in=ids).order_by("code"):
-        checkpoints.setdefault(c.grid_id, []).append(
-            CheckpointSpec(
-                id=c.pk,
-                code=c.code,
-                name=c.name,
-                lon=c.point.x,
-                lat=c.point.y,
-                min_dwell_s=c.min_dwell_minutes * 60,
-            )
-        )
+        checkpoints.setdefault(c.grid_id, []).append(CheckpointSpec.of(c))
     beats, walking = [], set()
     for g in grids:
         if g.pk not in held or held[g.pk][1] in walking:
