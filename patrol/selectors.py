@@ -20,10 +20,12 @@ from django.db import connection
 from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts import policy
 from accounts.models import AssignmentKind, GridAssignment, Role, User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
+from gridcity.errors import DomainError
 from gridcity.models import Checkpoint, Community, District, Street, WorkGrid
 from patrol.analysis import ANOMALY_KINDS
 from patrol.models import PatrolRequirement, Shift, ShiftStatus, Tracker, TrackPoint
@@ -223,8 +225,15 @@ def tracker_active(kind: str, identifier: str) -> Tracker | None:
 # --- a supervisor's day: every inspector against their grids' requirements ----------------------
 
 
-class AreaOutOfScope(Exception):
-    """An area (street, community or grid code) outside what the caller oversees."""
+class AreaOutOfScope(DomainError):
+    """An area (street, community or grid code) outside what the caller oversees (403)."""
+
+    status = 403
+    code = "permission_denied"
+
+    def __init__(self, area: str | None):
+        super().__init__(gettext_lazy("This area is outside the one you oversee."))
+        self.area = area
 
 
 @dataclass(frozen=True)
