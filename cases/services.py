@@ -418,18 +418,25 @@ def _notify_department(case: Case, kind: str, message: str) -> None:
     notify(list(staff), kind=kind, case=case, message=message)
 
 
+def _dispatch_step(
+    case: Case, name: str, *, by: User, department: Department | None, note: str
+) -> Case:
+    """Dispatch and redispatch alike: to the department chosen or proposed, staff told."""
+
+    def move(c, now):
+        return _dispatch_to(c, name, department, now)
+
+    case = _step(case, action=name, by=by, check=_command_centre, move=move, note=note)
+    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
+    return case
+
+
 @transaction.atomic
 def case_dispatch(
     *, case: Case, by: User, department: Department | None = None, note: str = ""
 ) -> Case:
     """派遣: send a filed case to a department; its handling clock starts now."""
-
-    def move(c, now):
-        return _dispatch_to(c, "dispatch", department, now)
-
-    case = _step(case, action="dispatch", by=by, check=_command_centre, move=move, note=note)
-    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
-    return case
+    return _dispatch_step(case, "dispatch", by=by, department=department, note=note)
 
 
 @transaction.atomic
@@ -437,13 +444,7 @@ def case_redispatch(
     *, case: Case, by: User, department: Department | None = None, note: str = ""
 ) -> Case:
     """重新派遣: a returned case goes to (usually another) department."""
-
-    def move(c, now):
-        return _dispatch_to(c, "redispatch", department, now)
-
-    case = _step(case, action="redispatch", by=by, check=_command_centre, move=move, note=note)
-    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
-    return case
+    return _dispatch_step(case, "redispatch", by=by, department=department, note=note)
 
 
 @transaction.atomic
