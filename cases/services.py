@@ -353,6 +353,19 @@ def routing_proposal(case: Case) -> Department | None:
 # --- transitions -----------------------------------------------------------------------------
 
 
+def _plain_step(
+    case: Case, action: str, *, by: User, check, note: str, note_required: bool = False
+) -> Case:
+    """A step that only moves the state: no deadline, department or place changes with it."""
+
+    def move(c, now):
+        return transitions.advance(c, action, at=now)
+
+    return _step(
+        case, action=action, by=by, check=check, move=move, note=note, note_required=note_required
+    )
+
+
 @transaction.atomic
 def case_file(*, case: Case, by: User, note: str = "") -> Case:
     """立案: the command centre accepts the report as a case."""
@@ -368,31 +381,13 @@ def case_file(*, case: Case, by: User, note: str = "") -> Case:
 @transaction.atomic
 def case_reject(*, case: Case, by: User, note: str) -> Case:
     """不予立案: the report does not meet the item's filing condition."""
-
-    def move(c, now):
-        return transitions.advance(c, "reject", at=now)
-
-    return _step(
-        case,
-        action="reject",
-        by=by,
-        check=_command_centre,
-        move=move,
-        note=note,
-        note_required=True,
-    )
+    return _plain_step(case, "reject", by=by, check=_command_centre, note=note, note_required=True)
 
 
 @transaction.atomic
 def case_cancel(*, case: Case, by: User, note: str) -> Case:
     """作废: withdrawn before dispatch (a mistaken report, a test, the reporter's wish)."""
-
-    def move(c, now):
-        return transitions.advance(c, "cancel", at=now)
-
-    return _step(
-        case, action="cancel", by=by, check=_canceller, move=move, note=note, note_required=True
-    )
+    return _plain_step(case, "cancel", by=by, check=_canceller, note=note, note_required=True)
 
 
 def _dispatch_to(c: Case, name: str, department: Department | None, now: datetime) -> dict:
@@ -570,23 +565,13 @@ def case_verify(
 @transaction.atomic
 def case_close(*, case: Case, by: User, note: str = "") -> Case:
     """结案: the command centre closes a handled case on the evidence it has."""
-
-    def move(c, now):
-        return transitions.advance(c, "close", at=now)
-
-    return _step(case, action="close", by=by, check=_command_centre, move=move, note=note)
+    return _plain_step(case, "close", by=by, check=_command_centre, note=note)
 
 
 @transaction.atomic
 def case_suspend(*, case: Case, by: User, note: str) -> Case:
     """挂账: put on hold with the approver's word (waiting for a court, a season, funds)."""
-
-    def move(c, now):
-        return transitions.advance(c, "suspend", at=now)
-
-    return _step(
-        case, action="suspend", by=by, check=_approver, move=move, note=note, note_required=True
-    )
+    return _plain_step(case, "suspend", by=by, check=_approver, note=note, note_required=True)
 
 
 @transaction.atomic
