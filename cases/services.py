@@ -354,15 +354,29 @@ def routing_proposal(case: Case) -> Department | None:
 
 
 def _plain_step(
-    case: Case, action: str, *, by: User, check, note: str, note_required: bool = False
+    case: Case,
+    action: str,
+    *,
+    by: User,
+    check,
+    note: str,
+    where: Where | None = None,
+    note_required: bool = False,
 ) -> Case:
-    """A step that only moves the state: no deadline, department or place changes with it."""
+    """A step that only moves the state: no deadline or department changes with it."""
 
     def move(c, now):
         return transitions.advance(c, action, at=now)
 
     return _step(
-        case, action=action, by=by, check=check, move=move, note=note, note_required=note_required
+        case,
+        action=action,
+        by=by,
+        check=check,
+        move=move,
+        note=note,
+        where=where,
+        note_required=note_required,
     )
 
 
@@ -480,19 +494,8 @@ def case_accept(*, case: Case, by: User, note: str = "") -> Case:
 @transaction.atomic
 def case_handle(*, case: Case, by: User, note: str, where: Where | None = None) -> Case:
     """处置 → 反馈: the department reports the problem solved (with after-photos)."""
-
-    def move(c, now):
-        return transitions.advance(c, "handle", at=now)
-
-    return _step(
-        case,
-        action="handle",
-        by=by,
-        check=_department,
-        move=move,
-        note=note,
-        where=where,
-        note_required=True,
+    return _plain_step(
+        case, "handle", by=by, check=_department, note=note, where=where, note_required=True
     )
 
 
