@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gridcity.modelfields import optional_fk
+
 
 class Role(models.TextChoices):
     INSPECTOR = "inspector", _("Grid inspector")  # 网格员
@@ -29,19 +31,9 @@ class Department(models.Model):
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey(
-        "self",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="children",
-        verbose_name=_("parent department"),
-    )
-    street = models.ForeignKey(
+    parent = optional_fk("self", related_name="children", verbose_name=_("parent department"))
+    street = optional_fk(
         "gridcity.Street",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="departments",
         verbose_name=_("street"),
         help_text=_("for a street office (街道办): the street it serves"),
@@ -67,28 +59,15 @@ class User(AbstractUser):
 
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.CITIZEN)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
-    department = models.ForeignKey(
-        Department,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="staff",
-        verbose_name=_("department"),
-    )
-    street = models.ForeignKey(
+    department = optional_fk(Department, related_name="staff", verbose_name=_("department"))
+    street = optional_fk(
         "gridcity.Street",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="+",
         verbose_name=_("street in charge"),
         help_text=_("supervisors and dispatchers: the street they answer for"),
     )
-    district = models.ForeignKey(
+    district = optional_fk(
         "gridcity.District",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="+",
         verbose_name=_("district in charge"),
         help_text=_("supervisors and dispatchers of a whole district"),
@@ -150,11 +129,9 @@ class GridAssignment(models.Model):
     )
     valid_from = models.DateTimeField(_("valid from"))
     valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
-    assigned_by = models.ForeignKey(
+    assigned_by = optional_fk(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
         related_name="+",
         verbose_name=_("assigned by"),
     )
@@ -243,11 +220,9 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=20, choices=AuditAction, db_index=True)
-    actor = models.ForeignKey(
+    actor = optional_fk(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
         related_name="+",
         verbose_name=_("who"),
     )

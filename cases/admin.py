@@ -39,7 +39,19 @@ UNIT_ABBREVIATIONS = {
 # --- taxonomy --------------------------------------------------------------------------------
 
 
-class ItemInline(admin.TabularInline):
+class ItemLimitsColumn:
+    """An item's ``limits`` column: ``file 1 wh · dispatch 1 wh · handle 3 wd · verify 4 wh``."""
+
+    @admin.display(description=_("time limits"))
+    def limits(self, item: Item) -> str:
+        parts = []
+        for stage in Stage:
+            amount, unit = item.limit(stage.value)
+            parts.append(f"{stage.label} {amount} {UNIT_ABBREVIATIONS.get(unit, unit)}")
+        return " · ".join(parts)
+
+
+class ItemInline(ItemLimitsColumn, admin.TabularInline):
     """The category's items at a glance; each is edited on its own page (limits and all)."""
 
     model = Item
@@ -55,10 +67,6 @@ class ItemInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("department")
-
-    @admin.display(description=_("time limits"))
-    def limits(self, item):
-        return item_limits(item)
 
 
 @admin.register(Category)
@@ -76,17 +84,8 @@ class CategoryAdmin(admin.ModelAdmin):
         return category.item_count
 
 
-def item_limits(item: Item) -> str:
-    """``file 1 wh · dispatch 1 wh · handle 3 wd · verify 4 wh``."""
-    parts = []
-    for stage in Stage:
-        amount, unit = item.limit(stage.value)
-        parts.append(f"{stage.label} {amount} {UNIT_ABBREVIATIONS.get(unit, unit)}")
-    return " · ".join(parts)
-
-
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ItemLimitsColumn, admin.ModelAdmin):
     """小类. A change of time limits applies to deadlines computed from then on, not to the
     deadlines of cases already in their stage."""
 
@@ -132,10 +131,6 @@ class ItemAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ["updated_at"]}),
     ]
-
-    @admin.display(description=_("time limits"))
-    def limits(self, item):
-        return item_limits(item)
 
 
 # --- working calendar ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, transition
 
 from cases import workcal
+from gridcity.modelfields import optional_fk
 
 
 class CaseClass(models.TextChoices):
@@ -69,11 +70,8 @@ class Item(models.Model):
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     filing_condition = models.TextField(_("filing condition"), blank=True)  # 立案条件
     closing_condition = models.TextField(_("closing condition"), blank=True)  # 结案条件
-    department = models.ForeignKey(
+    department = optional_fk(
         "accounts.Department",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="default_items",
         verbose_name=_("default department"),
         help_text=_("empty: the street office (街道办) of the street the case is in"),
@@ -202,73 +200,44 @@ class Case(models.Model):
     description = models.TextField(_("description"), blank=True)
     point = models.PointField(_("location"), srid=4326)
     address = models.CharField(_("address"), max_length=200, blank=True)
-    grid = models.ForeignKey(
+    grid = optional_fk(
         "gridcity.WorkGrid",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="cases",
         db_index=False,
         verbose_name=_("grid"),
     )
-    community = models.ForeignKey(
-        "gridcity.Community",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="cases",
-        verbose_name=_("community"),
-    )
-    street = models.ForeignKey(
+    community = optional_fk("gridcity.Community", related_name="cases", verbose_name=_("community"))
+    street = optional_fk(
         "gridcity.Street",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="cases",
         db_index=False,
         verbose_name=_("street"),
     )
-    district = models.ForeignKey(
-        "gridcity.District",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="cases",
-        verbose_name=_("district"),
-    )
-    reporter = models.ForeignKey(
+    district = optional_fk("gridcity.District", related_name="cases", verbose_name=_("district"))
+    reporter = optional_fk(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
         related_name="reported_cases",
         verbose_name=_("reporter"),
     )
     # A citizen's contact, kept private: shown only to the command centre.
     contact_name = models.CharField(_("contact name"), max_length=50, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
-    department = models.ForeignKey(
+    department = optional_fk(
         "accounts.Department",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="cases",
         db_index=False,
         verbose_name=_("department"),
     )
-    assignee = models.ForeignKey(
+    assignee = optional_fk(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
         related_name="assigned_cases",
         verbose_name=_("assignee"),
     )
-    verifier = models.ForeignKey(
+    verifier = optional_fk(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
         related_name="verification_cases",
         verbose_name=_("verifier"),
     )
@@ -279,14 +248,7 @@ class Case(models.Model):
         _("suspended from"), max_length=12, choices=Status, blank=True
     )
     resolution = models.CharField(_("resolution"), max_length=10, choices=Resolution, blank=True)
-    master = models.ForeignKey(
-        "self",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="duplicates",
-        verbose_name=_("duplicate of"),
-    )
+    master = optional_fk("self", related_name="duplicates", verbose_name=_("duplicate of"))
     filed_at = models.DateTimeField(_("filed"), null=True, blank=True)
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
     handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
@@ -418,11 +380,9 @@ class CaseTransition(models.Model):
     action = models.CharField(_("action"), max_length=20)
     from_state = models.CharField(_("from"), max_length=12, choices=Status, blank=True)
     to_state = models.CharField(_("to"), max_length=12, choices=Status)
-    actor = models.ForeignKey(
+    actor = optional_fk(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
         related_name="+",
         verbose_name=_("by"),
     )

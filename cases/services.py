@@ -353,6 +353,33 @@ def routing_proposal(case: Case) -> Department | None:
 # --- transitions -----------------------------------------------------------------------------
 
 
+def _plain_step(
+    case: Case,
+    action: str,
+    *,
+    by: User,
+    check,
+    note: str,
+    where: Where | None = None,
+    note_required: bool = False,
+) -> Case:
+    """A step that only moves the state: no deadline or department changes with it."""
+
+    def move(c, now):
+        return transitions.advance(c, action, at=now)
+
+    return _step(
+        case,
+        action=action,
+        by=by,
+        check=check,
+        move=move,
+        note=note,
+        where=where,
+        note_required=note_required,
+    )
+
+
 @transaction.atomic
 def case_file(*, case: Case, by: User, note: str = "") -> Case:
     """立案: the command centre accepts the report as a case."""
@@ -368,31 +395,13 @@ def case_file(*, case: Case, by: User, note: str = "") -> Case:
 @transaction.atomic
 def case_reject(*, case: Case, by: User, note: str) -> Case:
     """不予立案: the report does not meet the item's filing condition."""
-
-    def move(c, now):
-        return transitions.advance(c, "reject", at=now)
-
-    return _step(
-        case,
-        action="reject",
-        by=by,
-        check=_command_centre,
-        move=move,
-        note=note,
-        note_required=True,
-    )
+    return _plain_step(case, "reject", by=by, check=_command_centre, note=note, note_required=True)
 
 
 @transaction.atomic
 def case_cancel(*, case: Case, by: User, note: str) -> Case:
     """作废: withdrawn before dispatch (a mistaken report, a test, the reporter's wish)."""
-
-    def move(c, now):
-        return transitions.advance(c, "cancel", at=now)
-
-    return _step(
-        case, action="cancel", by=by, check=_canceller, move=move, note=note, note_required=True
-    )
+    return _plain_step(case, "cancel", by=by, check=_canceller, note=note, note_required=True)
 
 
 def _dispatch_to(c: Case, name: str, department: Department | None, now: datetime) -> dict:
@@ -418,18 +427,25 @@ def _notify_department(case: Case, kind: str, message: str) -> None:
     notify(list(staff), kind=kind, case=case, message=message)
 
 
+def _dispatch_step(
+    case: Case, name: str, *, by: User, department: Department | None, note: str
+) -> Case:
+    """Dispatch and redispatch alike: to the department chosen or proposed, staff told."""
+
+    def move(c, now):
+        return _dispatch_to(c, name, department, now)
+
+    case = _step(case, action=name, by=by, check=_command_centre, move=move, note=note)
+    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
+    return case
+
+
 @transaction.atomic
 def case_dispatch(
     *, case: Case, by: User, department: Department | None = None, note: str = ""
 ) -> Case:
     """派遣: send a filed case to a department; its handling clock starts now."""
-
-    def move(c, now):
-        return _dispatch_to(c, "dispatch", department, now)
-
-    case = _step(case, action="dispatch", by=by, check=_command_centre, move=move, note=note)
-    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
-    return case
+    return _dispatch_step(case, "dispatch", by=by, department=department, note=note)
 
 
 @transaction.atomic
@@ -437,13 +453,7 @@ def case_redispatch(
     *, case: Case, by: User, department: Department | None = None, note: str = ""
 ) -> Case:
     """重新派遣: a returned case goes to (usually another) department."""
-
-    def move(c, now):
-        return _dispatch_to(c, "redispatch", department, now)
-
-    case = _step(case, action="redispatch", by=by, check=_command_centre, move=move, note=note)
-    _notify_department(case, Notification.Kind.DISPATCHED, _("New case %s") % case.number)
-    return case
+    return _dispatch_step(case, "redispatch", by=by, department=department, note=note)
 
 
 @transaction.atomic
@@ -484,19 +494,8 @@ def case_accept(*, case: Case, by: User, note: str = "") -> Case:
 @transaction.atomic
 def case_handle(*, case: Case, by: User, note: str, where: Where | None = None) -> Case:
     """处置 → 反馈: the department reports the problem solved (with after-photos)."""
-
-    def move(c, now):
-        return transitions.advance(c, "handle", at=now)
-
-    return _step(
-        case,
-        action="handle",
-        by=by,
-        check=_department,
-        move=move,
-        note=note,
-        where=where,
-        note_required=True,
+    return _plain_step(
+        case, "handle", by=by, check=_department, note=note, where=where, note_required=True
     )
 
 
@@ -569,23 +568,13 @@ def case_verify(
 @transaction.atomic
 def case_close(*, case: Case, by: User, note: str = "") -> Case:
     """结案: the command centre closes a handled case on the evidence it has."""
-
-    def move(c, now):
-        return transitions.advance(c, "close", at=now)
-
-    return _step(case, action="close", by=by, check=_command_centre, move=move, note=note)
+    return _plain_step(case, "close", by=by, check=_command_centre, note=note)
 
 
 @transaction.atomic
 def case_suspend(*, case: Case, by: User, note: str) -> Case:
     """挂账: put on hold with the approver's word (waiting for a court, a season, funds)."""
-
-    def move(c, now):
-        return transitions.advance(c, "suspend", at=now)
-
-    return _step(
-        case, action="suspend", by=by, check=_approver, move=move, note=note, note_required=True
-    )
+    return _plain_step(case, "suspend", by=by, check=_approver, note=note, note_required=True)
 
 
 @transaction.atomic

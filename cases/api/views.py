@@ -152,20 +152,31 @@ def _master(by, number):
     return found
 
 
+def _note_only(action: str):
+    """An action whose only input is a note: ``services.case_<action>(case, by, note)``."""
+    service_name = "case_" + action.replace("-", "_")
+    return (
+        s.NoteInputSerializer,
+        lambda c, u, d: getattr(services, service_name)(case=c, by=u, note=d["note"]),
+    )
+
+
+NOTE_ONLY = (
+    "file",
+    "reject",
+    "cancel",
+    "accept",
+    "return",
+    "request-verify",
+    "close",
+    "suspend",
+    "resume",
+    "escalate",
+)
+
 # action → (input serializer, call(case, by, data))
 ACTIONS = {
-    "file": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_file(case=c, by=u, note=d["note"]),
-    ),
-    "reject": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_reject(case=c, by=u, note=d["note"]),
-    ),
-    "cancel": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_cancel(case=c, by=u, note=d["note"]),
-    ),
+    **{action: _note_only(action) for action in NOTE_ONLY},
     "dispatch": (
         s.DispatchInputSerializer,
         lambda c, u, d: services.case_dispatch(
@@ -178,39 +189,15 @@ ACTIONS = {
             case=c, by=u, department=d.get("department"), note=d["note"]
         ),
     ),
-    "accept": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_accept(case=c, by=u, note=d["note"]),
-    ),
-    "return": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_return(case=c, by=u, note=d["note"]),
-    ),
     "handle": (
         s.NoteInputSerializer,
         lambda c, u, d: services.case_handle(case=c, by=u, note=d["note"], where=_where(d)),
-    ),
-    "request-verify": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_request_verify(case=c, by=u, note=d["note"]),
     ),
     "verify": (
         s.VerifyInputSerializer,
         lambda c, u, d: services.case_verify(
             case=c, by=u, passed=d["passed"], note=d["note"], where=_where(d)
         ),
-    ),
-    "close": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_close(case=c, by=u, note=d["note"]),
-    ),
-    "suspend": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_suspend(case=c, by=u, note=d["note"]),
-    ),
-    "resume": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_resume(case=c, by=u, note=d["note"]),
     ),
     "extend": (
         s.ExtendInputSerializer,
@@ -225,10 +212,6 @@ ACTIONS = {
     "extend-deny": (
         s.NoteInputSerializer,
         lambda c, u, d: services.case_extension_decide(case=c, by=u, approve=False, note=d["note"]),
-    ),
-    "escalate": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_escalate(case=c, by=u, note=d["note"]),
     ),
     "rate": (
         s.RateInputSerializer,

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from cases.demo import BATCH_SIZE, DEMO_DISTRICT, DemoCasesMissing, demo_cases_seed
 from cases.models import Case
 from gridcity.models import District
-from gridcity.progress import StageProgress
+from gridcity.progress import command_progress, seed_skipped
 
 
 def _days(n: int) -> str:
@@ -58,35 +58,33 @@ class Command(BaseCommand):
                 f"There is no district {opts['district']}. Build the demo city first: "
                 "`manage.py seed_demo_city` (its people and case taxonomy come with it)."
             )
-        if opts["if_empty"] and Case.objects.filter(district=district).exists():
-            if opts["verbosity"] > 0:
-                self.stdout.write("The district already has cases; demo cases not written.")
+        present = Case.objects.filter(district=district).exists
+        if seed_skipped(
+            self, opts, present, "The district already has cases; demo cases not written."
+        ):
             return
         started = time.monotonic()
-        progress = StageProgress(enabled=opts["verbosity"] > 0)
+        interrupted = (
+            "Interrupted: the day being written was rolled back, the days before it are "
+            "stored. Run the same command again to continue."
+        )
         try:
-            counts = demo_cases_seed(
-                days=opts["days"],
-                per_day=opts["per_day"],
-                seed=opts["seed"],
-                end=opts["end"],
-                district=district,
-                batch_size=opts["batch_size"],
-                progress=progress,
-            )
+            with command_progress(opts, interrupted=interrupted) as progress:
+                counts = demo_cases_seed(
+                    days=opts["days"],
+                    per_day=opts["per_day"],
+                    seed=opts["seed"],
+                    end=opts["end"],
+                    district=district,
+                    batch_size=opts["batch_size"],
+                    progress=progress,
+                )
         except ValueError as exc:  # DemoCasesMissing says what to run first
             if opts["if_empty"] and isinstance(exc, DemoCasesMissing):
                 # `make run` on a database built before the taxonomy existed: start anyway.
                 self.stderr.write(f"Demo cases not written: {exc}")
                 return
             raise CommandError(str(exc)) from exc
-        except KeyboardInterrupt:
-            raise CommandError(
-                "Interrupted: the day being written was rolled back, the days before it are "
-                "stored. Run the same command again to continue."
-            ) from None
-        finally:
-            progress.close()
         if opts["verbosity"] > 0:
             elapsed = time.monotonic() - started
             rate = counts["cases"] / elapsed if elapsed else 0

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gridcity.demo.seed import demo_city_seed
 from gridcity.models import District
-from gridcity.progress import StageProgress
+from gridcity.progress import command_progress, seed_skipped
 
 
 class Command(BaseCommand):
@@ -28,18 +28,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        if opts["if_empty"] and District.objects.exists():
-            if opts["verbosity"] > 0:
-                self.stdout.write("The database already holds a district; demo city not loaded.")
+        present = District.objects.exists
+        if seed_skipped(
+            self, opts, present, "The database already holds a district; demo city not loaded."
+        ):
             return
         started = time.monotonic()
-        progress = StageProgress(enabled=opts["verbosity"] > 0)
         try:
-            counts = demo_city_seed(seed=opts["seed"], replace=opts["replace"], progress=progress)
+            with command_progress(opts) as progress:
+                counts = demo_city_seed(
+                    seed=opts["seed"], replace=opts["replace"], progress=progress
+                )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        finally:
-            progress.close()
         if opts["verbosity"] > 0:
             summary = ", ".join(f"{n:,} {what}" for what, n in counts.items())
             self.stdout.write(

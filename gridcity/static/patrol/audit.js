@@ -175,6 +175,12 @@
     status.classList.toggle('is-error', Boolean(isError));
   }
 
+  // A request that failed: said in the status line, kept for the browser test.
+  function showFailure(err) {
+    api.error = err.message;
+    setStatus(fmt(S.error, { message: err.message }), true);
+  }
+
   // ---------------------------------------------------------------------------------------
   // The street's grids, faint, so the map has a place before a shift is picked.
 
@@ -212,8 +218,7 @@
       body = await getJSON(`${config.apiRoot}patrol/inspectors/?${query({ street: state.street, date: state.date })}`);
     } catch (err) {
       if (seq !== summarySeq) return;
-      api.error = err.message;
-      setStatus(fmt(S.error, { message: err.message }), true);
+      showFailure(err);
       return;
     }
     if (seq !== summarySeq) return;
@@ -368,8 +373,7 @@
       ]);
     } catch (err) {
       if (seq !== shiftSeq) return;
-      api.error = err.message;
-      setStatus(fmt(S.error, { message: err.message }), true);
+      showFailure(err);
       return;
     }
     if (seq !== shiftSeq) return;
