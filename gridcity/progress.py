@@ -8,14 +8,15 @@ from tqdm import tqdm
 
 
 class StageProgress:
-    """A ``progress(stage, done, total)`` callable that shows one tqdm bar per stage."""
+    """A ``progress(stage, done, total, **counts)`` callable that shows one tqdm bar per stage,
+    with ``counts`` (e.g. the rows written so far) after the bar."""
 
     def __init__(self, *, enabled: bool = True):
         self.enabled = enabled
         self._bar: tqdm | None = None
         self._stage: str | None = None
 
-    def __call__(self, stage: str, done: int, total: int) -> None:
+    def __call__(self, stage: str, done: int, total: int, **counts) -> None:
         if not self.enabled:
             return
         if stage != self._stage:
@@ -25,6 +26,8 @@ class StageProgress:
         assert self._bar is not None
         self._bar.total = total
         self._bar.update(done - self._bar.n)
+        if counts:
+            self._bar.set_postfix({k: f"{v:,}" for k, v in counts.items()})
 
     def close(self) -> None:
         if self._bar is not None:

@@ -11,7 +11,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from gridcity.models import District, Street, WorkGrid
-from gridcity.progress import StageProgress
+from gridcity.progress import command_progress, seed_skipped
 from patrol.demo import BATCH_SIZE, DEMO_DISTRICT, SHANGHAI, demo_beats, demo_patrols_seed
 from patrol.models import Shift
 
@@ -38,15 +38,6 @@ def _moment(text: str) -> datetime:
     except ValueError:
         raise ArgumentTypeError(f"{text!r} is not a time like 2026-11-24T19:00") from None
     return at if at.tzinfo else at.replace(tzinfo=SHANGHAI)
-
-
-class _Progress(StageProgress):
-    """StageProgress with the shifts and fixes written so far after the bar."""
-
-    def __call__(self, stage: str, done: int, total: int, **counts) -> None:
-        super().__call__(stage, done, total)
-        if counts and self._bar is not None:
-            self._bar.set_postfix({k: f"{v:,}" for k, v in counts.items()})
 
 
 class Command(BaseCommand):
@@ -88,9 +79,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=_positive, default=BATCH_SIZE)
 
     def handle(self, *args, **opts):
-        if opts["if_empty"] and Shift.objects.exists():
-            if opts["verbosity"] > 0:
-                self.stdout.write("There are shifts already; demo patrols not written.")
+        present = Shift.objects.exists
+        if seed_skipped(self, opts, present, "There are shifts already; demo patrols not written."):
             return
         retention = settings.GRIDCITY_PATROL_RETENTION_DAYS
         if opts["days"] > retention:
@@ -114,27 +104,25 @@ class Command(BaseCommand):
         if opts["now"] and opts["now"] > timezone.now():
             raise CommandError(f"--now {opts['now'].isoformat()} is in the future.")
         started = time.monotonic()
-        progress = _Progress(enabled=opts["verbosity"] > 0)
-        try:
-            # With DEBUG on (the development default) Django logs every query with its
-            # parameters quoted: a fifth of the run, for the 24,000 parameters of each INSERT.
-            with override_settings(DEBUG=False):
-                counts = demo_patrols_seed(
-                    beats=beats,
-                    days=opts["days"],
-                    interval_s=opts["interval"],
-                    seed=opts["seed"],
-                    now=opts["now"],
-                    batch_size=opts["batch_size"],
-                    progress=progress,
-                )
-        except KeyboardInterrupt:
-            raise CommandError(
-                "Interrupted: the inspector-days being written were rolled back, those before "
-                "are stored with their reports. Run the same command again to continue."
-            ) from None
-        finally:
-            progress.close()
+        interrupted = (
+            "Interrupted: the inspector-days being written were rolled back, those before "
+            "are stored with their reports. Run the same command again to continue."
+        )
+        # With DEBUG on (the development default) Django logs every query with its
+        # parameters quoted: a fifth of the run, for the 24,000 parameters of each INSERT.
+        with (
+            command_progress(opts, interrupted=interrupted) as progress,
+            override_settings(DEBUG=False),
+        ):
+            counts = demo_patrols_seed(
+                beats=beats,
+                days=opts["days"],
+                interval_s=opts["interval"],
+                seed=opts["seed"],
+                now=opts["now"],
+                batch_size=opts["batch_size"],
+                progress=progress,
+            )
         if opts["verbosity"] > 0:
             elapsed = time.monotonic() - started
             rate = counts["fixes"] / elapsed if elapsed > 0 else 0
