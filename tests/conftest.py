@@ -101,12 +101,20 @@ def kept_rows_removed(django_db_setup, django_db_blocker):
     whose names would collide: the kept rows are removed for the module and built again after
     it, for the modules that follow."""
     with django_db_blocker.unblock():
-        _delete({**django_db_setup.city_rows, **django_db_setup.people_rows})
+        _delete(_union(django_db_setup.city_rows, django_db_setup.people_rows))
     yield
     with django_db_blocker.unblock():
         kept = _keep()
     django_db_setup.city, django_db_setup.city_rows = kept.city, kept.city_rows
     django_db_setup.people_rows = kept.people_rows
+
+
+def _union(*rows: dict[type, set]) -> dict[type, set]:
+    out: dict[type, set] = {}
+    for some in rows:
+        for model, pks in some.items():
+            out.setdefault(model, set()).update(pks)
+    return out
 
 
 def _delete(rows: dict[type, set]) -> None:
@@ -135,11 +143,7 @@ def _kept_rows_hidden(request):
 
     if not District.objects.filter(pk=kept.city.district).exists():
         return  # emptied by a transactional test
-    rows = {model: set(pks) for model, pks in kept.people_rows.items()}
-    if not wants_city:
-        for model, pks in kept.city_rows.items():
-            rows.setdefault(model, set()).update(pks)
-    _delete(rows)
+    _delete(kept.people_rows if wants_city else _union(kept.city_rows, kept.people_rows))
 
 
 @pytest.fixture
