@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import pytest
 
 from accounts.models import Department
-from cases.models import CaseClass, Category, Item, Ownership, TimeUnit
+from cases.models import CaseClass, Item, Ownership, TimeUnit
+from tests.factories import CategoryFactory, DepartmentFactory, ItemFactory
 
 
 @dataclass
@@ -20,12 +21,11 @@ class Taxonomy:
 @pytest.fixture
 def taxonomy(people) -> Taxonomy:
     street_a = people.grid_a.community.street
-    office = Department.objects.create(code="jd-a", name="测试街道办", street=street_a)
-    components = Category.objects.create(code="01", case_class=CaseClass.COMPONENT, name="公用设施")
-    events = Category.objects.create(code="11", case_class=CaseClass.EVENT, name="市容环境")
-    urgent = Category.objects.create(code="15", case_class=CaseClass.EVENT, name="突发事件")
+    components = CategoryFactory(code="01", case_class=CaseClass.COMPONENT, name="公用设施")
+    events = CategoryFactory(code="11", case_class=CaseClass.EVENT, name="市容环境")
+    urgent = CategoryFactory(code="15", case_class=CaseClass.EVENT, name="突发事件")
     return Taxonomy(
-        component=Item.objects.create(
+        component=ItemFactory(
             category=components,
             code="0101",
             name="上水井盖",
@@ -34,10 +34,10 @@ def taxonomy(people) -> Taxonomy:
             handle_limit=3,
             handle_unit=TimeUnit.WORK_DAYS,
         ),
-        event=Item.objects.create(
+        event=ItemFactory(
             category=events, code="1101", name="暴露垃圾", ownership=Ownership.LOCALITY
         ),
-        emergency=Item.objects.create(
+        emergency=ItemFactory(
             category=urgent,
             code="1501",
             name="井盖缺失",
@@ -50,7 +50,7 @@ def taxonomy(people) -> Taxonomy:
             handle_unit=TimeUnit.CLOCK_HOURS,
             verify_unit=TimeUnit.CLOCK_HOURS,
         ),
-        street_office=office,
+        street_office=DepartmentFactory(code="jd-a", name="测试街道办", street=street_a),
     )
 
 

@@ -18,10 +18,11 @@ REAL_STREETS = ["新安", "西乡", "航城", "福永", "福海", "沙井", "新
 
 
 @pytest.fixture(scope="module")
-def demo_city(django_db_setup, django_db_blocker):
+def demo_city(django_db_setup, django_db_blocker, kept_rows_removed):
     """Bao'an as ``seed_demo_city`` builds it, made once for this module and removed after.
 
-    It lives outside the per-test transactions, so the tests here must not change it.
+    It lives outside the per-test transactions, so the tests here must not change it. Its
+    people are named as the kept personas are: those are removed for this module.
     """
     with django_db_blocker.unblock():
         call_command("seed_demo_city", verbosity=0)
