@@ -25,8 +25,11 @@ run: setup
 	@$(PY) manage.py collectstatic --noinput -v 0
 	@exec $(PY) -m gridcity.run
 
+# One test process per core (pytest-xdist); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+
 test: setup-test
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup
 	@$(PY) bench/run.py $(BENCH_ARGS)

@@ -6,9 +6,11 @@ The embedded default (no variables set) is one machine with no servers: a Spatia
 See the table in README.md.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -39,6 +41,15 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _redis_db_shifted(url: str, by: int) -> str:
+    """``url`` with its database number moved by ``by`` (modulo Redis' 16 databases)."""
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(db + by) % 16}"))
+
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -119,9 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite"
     options.setdefault("timeout", env.int("GRIDCITY_SQLITE_BUSY_TIMEOUT", default=20))
     options.setdefault("transaction_mode", "IMMEDIATE")
     options.setdefault("init_command", "PRAGMA journal_mode=WAL")
-    DATABASES["default"]["TEST"] = {"NAME": env.str("GRIDCITY_TEST_DB", default="")}
-    if not DATABASES["default"]["TEST"]["NAME"]:
-        del DATABASES["default"]["TEST"]
+    # Tests run on Django's in-memory database (named, so that parallel test workers keep
+    # one each rather than deriving a file name from the path above), or on GRIDCITY_TEST_DB.
+    DATABASES["default"]["TEST"] = {"NAME": env.str("GRIDCITY_TEST_DB", default=":memory:")}
     SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
 else:
     # A pool of connections per process (Django's psycopg pool): opening a PostgreSQL
@@ -206,6 +217,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Redis: broker, channel layer and cache when set ------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and (_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    # A parallel test run: each worker clears its cache (FLUSHDB) between tests, so each
+    # gets a Redis database of its own, counting down from the one given.
+    REDIS_URL = _redis_db_shifted(REDIS_URL, -int(_worker[2:]))
 
 if REDIS_URL:
     CACHES = {
