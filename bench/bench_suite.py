@@ -9,9 +9,10 @@
 The baseline is checked out into a temporary ``git worktree`` (removed afterwards) with its
 translations compiled, and both trees run ``python -m pytest`` with this interpreter, the same
 paths and options, each with its own empty var/ directory; ``--database`` sets DATABASE_URL for
-both (without it, the one in the environment passes through, or SpatiaLite). It prints both wall
-times and their ratio (now / baseline: below 1 is faster). Not part of ``bench/run.py``'s list:
-it runs the suite twice, which takes many minutes.
+both (without it, the one in the environment passes through, or SpatiaLite); the current tree
+runs with ``-n auto`` (pytest-xdist) as ``make test`` does, unless ``--workers 0``. It prints
+both wall times and their ratio (now / baseline: below 1 is faster). Not part of
+``bench/run.py``'s list: it runs the suite twice, which takes many minutes.
 """
 
 import argparse
@@ -60,6 +61,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--baseline", default=BASELINE, help=f"git revision (default {BASELINE})")
     parser.add_argument("--database", help="DATABASE_URL for both runs (default: environment)")
     parser.add_argument("--keep-logs", type=Path, help="directory to keep both pytest outputs")
+    parser.add_argument(
+        "--workers",
+        default="auto",
+        help="test processes for the current tree, as `make test` runs it (default auto: one "
+        "per core; 0: one process). The baseline runs as its own `make test` did: one process.",
+    )
     parser.add_argument("paths", nargs="*", help="test paths (default: the whole suite)")
     if "--" in argv:
         cut = argv.index("--")
@@ -84,13 +91,14 @@ def main(argv: list[str]) -> int:
         try:
             compile_translations(base)
             results = {}
-            for name, tree in (("baseline", base), ("now", ROOT)):
+            parallel = ["-n", options.workers] if options.workers != "0" else []
+            for name, tree, own in (("baseline", base, []), ("now", ROOT, parallel)):
                 var = Path(tmp) / f"var-{name}"
                 var.mkdir()
                 log = logs / f"suite-{name}.log"
                 print(f"running the suite at {name} ({tree}) …", file=sys.stderr, flush=True)
                 results[name] = (
-                    *timed_pytest(tree, args, {**env, "GRIDCITY_VAR_DIR": str(var)}, log),
+                    *timed_pytest(tree, own + args, {**env, "GRIDCITY_VAR_DIR": str(var)}, log),
                     log,
                 )
         finally:
