@@ -281,8 +281,44 @@ def may_audit_patrols(user) -> bool:
     return _active(user) and (_superuser(user) or _role(user) in PATROL_AUDITORS)
 
 
+# --- workbenches (desk/) ----------------------------------------------------------------------
+
+WORKBENCHES = ("dispatch", "department", "supervise", "mobile")
+
+
+def workbench_of(user) -> str | None:
+    """The workbench a person lands on after logging in: the command centre's (受理/派遣),
+    their department's (处置), their street's (督察) or the inspector's phone page (网格员);
+    None for those who have none (citizens, the hotline: they keep the map)."""
+    if not _active(user):
+        return None
+    if is_administrator(user) or in_command_centre(user):
+        return "dispatch"
+    if is_department_staff(user):
+        return "department" if user.department_id else None
+    if is_supervisor(user):
+        return "supervise"
+    if is_inspector(user):
+        return "mobile"
+    return None
+
+
+def may_use_workbench(user, workbench: str) -> bool:
+    """A person opens their own workbench; administrators open every one."""
+    if not _active(user):
+        return False
+    return is_administrator(user) or workbench_of(user) == workbench
+
+
+def may_watch_cases(user) -> bool:
+    """Whether the notifications socket also carries every change of the cases in the person's
+    area (the dispatcher's and supervisor's queues refresh themselves)."""
+    return _active(user) and (_superuser(user) or _role(user) in APPROVERS)
+
+
 # What templates may ask by name: ``{% if user|may:"audit_patrols" %}``.
 PAGE_RULES = {
     "audit_patrols": may_audit_patrols,
     "watch_live": may_watch_live,
+    **{f"{name}_desk": (lambda u, name=name: may_use_workbench(u, name)) for name in WORKBENCHES},
 }

@@ -6,18 +6,22 @@ street or a grid (a supervisor lent another street) widen it.
 """
 
 import math
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
-from django.db.models import FloatField, Func, Q, QuerySet
+from django.db.models import Exists, FloatField, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import policy
 from accounts.models import User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
-from cases.models import OPEN_STATES, Case, ExtensionDecision, Item, Status
+from cases.models import OPEN_STATES, Case, CaseExtension, ExtensionDecision, Item, Status
 from gridcity.models import Street
 
 
@@ -177,3 +181,145 @@ def cases_due_soon(now: datetime, until: datetime) -> QuerySet[Case]:
         handle_due__lt=until,
         warned_at__isnull=True,
     )
+
+
+# --- workbench queues ----------------------------------------------------------------------
+# Each queue of the workbenches (desk/) is a condition on the cases a person sees, the
+# deadline it is sorted by, and a name. The pages list and count them; the rules of who sees
+# which case stay in ``case_scope_rule``.
+
+# Open and with a running clock: what "overdue" and "escalated" lists hold.
+RUNNING = [s for s in OPEN_STATES if s != Status.SUSPENDED]
+
+
+def _pending_request() -> Exists:
+    """A department's request waiting for an approver's word (延期, 挂账)."""
+    return Exists(
+        CaseExtension.objects.filter(case=OuterRef("pk"), decision=ExtensionDecision.PENDING)
+    )
+
+
+def _shanghai_day_end(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    return local.replace(hour=23, minute=59, second=59, microsecond=999999)
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    # (user, now) -> the condition on Case
+    rule: Callable[[User, datetime], Q | Exists]
+    # the deadline this queue is read against, and sorted by as "due"
+    due: str = "handle_due"
+    # whether the rows are shown as warnings (red) rather than work
+    alarm: bool = False
+
+
+def _mine(user: User) -> Q:
+    return Q(department_id=user.department_id)
+
+
+QUEUES: dict[str, Queue] = {
+    q.key: q
+    for q in [
+        # 受理 / 派遣 (dispatcher)
+        Queue("to-file", _("To file"), lambda u, n: Q(status=Status.REPORTED), "file_due"),
+        Queue("to-dispatch", _("To dispatch"), lambda u, n: Q(status=Status.FILED), "dispatch_due"),
+        Queue("returned", _("Returned"), lambda u, n: Q(status=Status.RETURNED), "dispatch_due"),
+        Queue(
+            "to-approve",
+            _("To approve"),
+            lambda u, n: Q(_pending_request(), status__in=[Status.DISPATCHED, Status.HANDLING]),
+        ),
+        Queue("to-verify", _("To verify"), lambda u, n: Q(status=Status.HANDLED), "handled_at"),
+        Queue("verifying", _("Verifying"), lambda u, n: Q(status=Status.VERIFYING), "verify_due"),
+        Queue(
+            "overdue",
+            _("Overdue"),
+            lambda u, n: Q(overdue=True, status__in=RUNNING),
+            alarm=True,
+        ),
+        Queue("escalated", _("Escalated"), lambda u, n: Q(escalated=True, status__in=RUNNING)),
+        # 处置部门 (department)
+        Queue(
+            "to-accept",
+            _("To accept"),
+            lambda u, n: _mine(u) & Q(status=Status.DISPATCHED, rework_count=0),
+        ),
+        Queue("handling", _("Handling"), lambda u, n: _mine(u) & Q(status=Status.HANDLING)),
+        Queue(
+            "rework",
+            _("Rework"),
+            lambda u, n: (
+                _mine(u) & Q(status__in=[Status.DISPATCHED, Status.HANDLING], rework_count__gt=0)
+            ),
+        ),
+        Queue(
+            "due-soon",
+            _("Due soon or overdue"),
+            lambda u, n: (
+                _mine(u)
+                & Q(
+                    status__in=[Status.DISPATCHED, Status.HANDLING],
+                    handle_due__lt=n + timedelta(minutes=settings.GRIDCITY_WARN_BEFORE_MINUTES),
+                )
+            ),
+            alarm=True,
+        ),
+        Queue(
+            "due-today",
+            _("Due today"),
+            lambda u, n: (
+                _mine(u)
+                & Q(
+                    status__in=[Status.DISPATCHED, Status.HANDLING],
+                    handle_due__lte=_shanghai_day_end(n),
+                )
+            ),
+            alarm=True,
+        ),
+        Queue(
+            "requested",
+            _("Requests waiting"),
+            lambda u, n: (
+                _mine(u) & Q(_pending_request(), status__in=[Status.DISPATCHED, Status.HANDLING])
+            ),
+        ),
+        # 督察 (supervisor): what the street's inspectors are to verify
+        Queue(
+            "street-verifying",
+            _("Waiting for verification"),
+            lambda u, n: Q(status=Status.VERIFYING),
+            "verify_due",
+        ),
+    ]
+}
+
+# Which queues each workbench shows, in order (the first is where it opens).
+WORKBENCH_QUEUES = {
+    "dispatch": [
+        "to-file",
+        "to-dispatch",
+        "returned",
+        "to-approve",
+        "to-verify",
+        "verifying",
+        "overdue",
+        "escalated",
+    ],
+    "department": ["to-accept", "handling", "rework", "due-soon", "requested", "due-today"],
+    "supervise": ["overdue", "escalated", "street-verifying", "to-approve"],
+}
+
+
+def cases_in_queue(user: User, key: str, now: datetime | None = None) -> QuerySet[Case]:
+    """The cases of queue ``key`` that ``user`` sees (list rows; unordered)."""
+    queue = QUEUES[key]
+    return cases_visible_to(user).filter(queue.rule(user, now or timezone.now()))
+
+
+def queue_counts(user: User, keys: list[str], now: datetime | None = None) -> dict[str, int]:
+    """How many cases each queue holds: one small count per queue, each on an index."""
+    now = now or timezone.now()
+    return {key: cases_in_queue(user, key, now).order_by().count() for key in keys}

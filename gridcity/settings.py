@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "accounts",
     "cases",
     "patrol",
+    "desk",
 ]
 
 MIDDLEWARE = [
@@ -162,7 +163,7 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "desk"  # /desk/ sends each person to their workbench
 
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out username or address before any password check.
@@ -385,7 +386,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "gridcity" / "static"]
+# Front-end packages from the npm registry (package.json), installed by scripts/setup.sh into
+# node_modules/ and served from here: no page fetches anything from a CDN.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "gridcity" / "static",
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
+]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {

@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("patrol/", include("patrol.urls")),
+    path("desk/", include("desk.urls")),
+    path("m/", include("desk.web.mobile")),
     path("api/v1/", include("gridcity.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("cases.api.urls")),

@@ -12,8 +12,12 @@ RUN_PACKAGES=(python3 python3-venv python3-dev gcc gdal-bin libgdal32 libgeos-c1
 # fonts-wqy-microhei: the CJK font the photo watermark and the browser tests draw with.
 TEST_PACKAGES=(chromium chromium-driver)
 POSTGIS_PACKAGES=(postgresql-15-postgis-3)
+# Node.js and npm install the front-end packages (package.json); a machine that has an npm
+# of its own (a newer Node.js) keeps it.
+NODE_PACKAGES=(nodejs npm)
 
 packages=("${RUN_PACKAGES[@]}")
+command -v npm >/dev/null || packages+=("${NODE_PACKAGES[@]}")
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=("${TEST_PACKAGES[@]}") ;;
@@ -86,7 +90,17 @@ PYDEPS
   echo "$want" > "$stamp"
 fi
 
-# 4. Translations: compile when a .po is newer than its .mo.
+# 4. Front-end packages from the npm registry (package-lock.json), reinstalled when it changes:
+#    htmx, Leaflet.markercluster, and axe-core for the browser tests' accessibility check.
+node_stamp=node_modules/.gridcity-lock
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$node_stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing front-end packages (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$want" > "$node_stamp"
+fi
+
+# 5. Translations: compile when a .po is newer than its .mo.
 for po in $(find locale -name '*.po' 2>/dev/null); do
   mo="${po%.po}.mo"
   if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import policy
-from cases import photos, services
+from cases import actions, photos, services
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
 from cases.models import (
@@ -141,89 +141,8 @@ class CaseDetailApi(APIView):
         return Response(_case_detail(request, _case_whole(case.pk)))
 
 
-def _where(data):
-    return services.Where.of(data.get("lon"), data.get("lat"), data.get("crs", "wgs84"))
-
-
-def _master(by, number):
-    found = cases_visible_to(by).filter(number=number).first()
-    if found is None:
-        raise services.CaseInvalid("master", "no such case")
-    return found
-
-
-def _note_only(action: str):
-    """An action whose only input is a note: ``services.case_<action>(case, by, note)``."""
-    service_name = "case_" + action.replace("-", "_")
-    return (
-        s.NoteInputSerializer,
-        lambda c, u, d: getattr(services, service_name)(case=c, by=u, note=d["note"]),
-    )
-
-
-NOTE_ONLY = (
-    "file",
-    "reject",
-    "cancel",
-    "accept",
-    "return",
-    "request-verify",
-    "close",
-    "suspend",
-    "resume",
-    "escalate",
-)
-
-# action → (input serializer, call(case, by, data))
-ACTIONS = {
-    **{action: _note_only(action) for action in NOTE_ONLY},
-    "dispatch": (
-        s.DispatchInputSerializer,
-        lambda c, u, d: services.case_dispatch(
-            case=c, by=u, department=d.get("department"), note=d["note"]
-        ),
-    ),
-    "redispatch": (
-        s.DispatchInputSerializer,
-        lambda c, u, d: services.case_redispatch(
-            case=c, by=u, department=d.get("department"), note=d["note"]
-        ),
-    ),
-    "handle": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_handle(case=c, by=u, note=d["note"], where=_where(d)),
-    ),
-    "verify": (
-        s.VerifyInputSerializer,
-        lambda c, u, d: services.case_verify(
-            case=c, by=u, passed=d["passed"], note=d["note"], where=_where(d)
-        ),
-    ),
-    "extend": (
-        s.ExtendInputSerializer,
-        lambda c, u, d: services.case_extend(
-            case=c, by=u, amount=d["amount"], unit=d["unit"], note=d["note"]
-        ),
-    ),
-    "extend-approve": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_extension_decide(case=c, by=u, approve=True, note=d["note"]),
-    ),
-    "extend-deny": (
-        s.NoteInputSerializer,
-        lambda c, u, d: services.case_extension_decide(case=c, by=u, approve=False, note=d["note"]),
-    ),
-    "rate": (
-        s.RateInputSerializer,
-        lambda c, u, d: services.case_rate(case=c, by=u, rating=d["rating"], note=d["note"]),
-    ),
-    "merge": (
-        s.MergeInputSerializer,
-        lambda c, u, d: services.case_merge(
-            case=c, by=u, master=_master(u, d["master"]), note=d["note"]
-        ),
-    ),
-}
+# action → (input serializer, call(case, by, data)): the workflow's one table (cases.actions).
+ACTIONS = {name: (a.input, a.call) for name, a in actions.ACTIONS.items()}
 
 
 class CaseActionApi(APIView):

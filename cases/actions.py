@@ -1,0 +1,232 @@
+"""The workflow's steps as one table, for the API and the workbench pages alike.
+
+Each step names its input (the API's input serializer, which the pages' forms feed too), the
+service that performs it, the FSM transition it takes (so a page offers it only in a state
+that allows it) and the policy rule of who may take it (so a page offers it only to someone
+the service would let). The service stays the judge: a page that shows a button the service
+then refuses is a bug, but never a hole.
+
+``actions_for(user, case)`` is "exactly the actions this person may take in this state".
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts import policy
+from cases import services, transitions
+from cases.api import serializers as s
+from cases.models import Case, ExtensionDecision, Resolution, Status
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step a person may take on a case."""
+
+    name: str  # the URL's last segment: /api/v1/cases/<number>/<name>/
+    label: str | Promise
+    input: type
+    call: Callable  # (case, by, validated data) -> Case
+    may: Callable  # policy predicate (user, case) -> bool
+    transition: str | None = None  # the FSM transition it takes; None: no change of state
+    applies: Callable[[Case], bool] | None = None  # a further condition on the case
+    note_required: bool = False
+    danger: bool = False  # shown as a destructive button
+    key: str = ""  # the workbench's keyboard shortcut
+    fields: tuple[str, ...] = field(default=("note",))  # what the page's form asks for
+
+    def offered(self, user, case: Case) -> bool:
+        if self.transition and not transitions.allowed(case, self.transition):
+            return False
+        if self.applies is not None and not self.applies(case):
+            return False
+        return self.may(user, case)
+
+
+def _where(data):
+    return services.Where.of(data.get("lon"), data.get("lat"), data.get("crs", "wgs84"))
+
+
+def _master(by, number):
+    from cases.selectors import cases_visible_to
+
+    found = cases_visible_to(by).filter(number=number).first()
+    if found is None:
+        raise services.CaseInvalid("master", _("No such case."))
+    return found
+
+
+def _note_call(name: str):
+    service = getattr(services, "case_" + name.replace("-", "_"))
+    return lambda c, u, d: service(case=c, by=u, note=d["note"])
+
+
+def _may_cancel(user, case) -> bool:
+    return (
+        policy.is_reporter(user, case) and case.status == Status.REPORTED
+    ) or policy.may_command(user, case)
+
+
+def _pending_extension(case: Case) -> bool:
+    pending = getattr(case, "pending_extension", None)
+    if pending is not None:  # read once by the page (cases.selectors.case_for_page)
+        return bool(pending)
+    return case.extensions.filter(decision=ExtensionDecision.PENDING).exists()
+
+
+def _rateable(case: Case) -> bool:
+    return (
+        case.status == Status.CLOSED
+        and case.resolution == Resolution.RESOLVED
+        and case.rating is None
+    )
+
+
+def _open_unescalated(case: Case) -> bool:
+    return case.is_open and case.status != Status.SUSPENDED and not case.escalated
+
+
+def _extendable(case: Case) -> bool:
+    return case.status in services.EXTENDABLE and not _pending_extension(case)
+
+
+def _note(name, label, transition, may, **kw) -> Action:
+    return Action(name, label, s.NoteInputSerializer, _note_call(name), may, transition, **kw)
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in [
+        _note("file", _("File"), "file", policy.may_command, key="f"),  # 立案
+        _note(
+            "reject",
+            _("Reject"),
+            "reject",
+            policy.may_command,
+            note_required=True,
+            danger=True,
+            key="x",
+        ),  # 不予立案
+        _note(
+            "cancel", _("Cancel"), "cancel", _may_cancel, note_required=True, danger=True
+        ),  # 作废
+        Action(
+            "dispatch",
+            _("Dispatch"),
+            s.DispatchInputSerializer,
+            lambda c, u, d: services.case_dispatch(
+                case=c, by=u, department=d.get("department"), note=d["note"]
+            ),
+            policy.may_command,
+            "dispatch",
+            key="d",
+            fields=("department", "note"),
+        ),  # 派遣
+        Action(
+            "redispatch",
+            _("Redispatch"),
+            s.DispatchInputSerializer,
+            lambda c, u, d: services.case_redispatch(
+                case=c, by=u, department=d.get("department"), note=d["note"]
+            ),
+            policy.may_command,
+            "redispatch",
+            key="d",
+            fields=("department", "note"),
+        ),  # 重新派遣
+        _note("accept", _("Accept"), "accept", policy.may_handle, key="a"),  # 签收
+        _note(
+            "return", _("Return"), "return_", policy.may_handle, note_required=True, danger=True
+        ),  # 回退
+        Action(
+            "handle",
+            _("Report handled"),
+            s.NoteInputSerializer,
+            lambda c, u, d: services.case_handle(case=c, by=u, note=d["note"], where=_where(d)),
+            policy.may_handle,
+            "handle",
+            note_required=True,
+            fields=("note", "photos"),
+        ),  # 处置
+        _note("request-verify", _("Ask for verification"), "request_verify", policy.may_command),
+        Action(
+            "verify",
+            _("Verify"),
+            s.VerifyInputSerializer,
+            lambda c, u, d: services.case_verify(
+                case=c, by=u, passed=d["passed"], note=d["note"], where=_where(d)
+            ),
+            policy.may_verify,
+            "verify_pass",
+            fields=("passed", "note", "photos"),
+        ),  # 核查
+        _note("close", _("Close"), "close", policy.may_command),  # 结案
+        _note("suspend", _("Suspend"), "suspend", policy.may_approve, note_required=True),  # 挂账
+        _note("resume", _("Resume"), "resume", policy.may_approve),
+        _note(
+            "escalate", _("Escalate"), None, policy.may_approve, applies=_open_unescalated
+        ),  # 督办
+        Action(
+            "extend",
+            _("Ask for more time"),
+            s.ExtendInputSerializer,
+            lambda c, u, d: services.case_extend(
+                case=c, by=u, amount=d["amount"], unit=d["unit"], note=d["note"]
+            ),
+            policy.may_handle,
+            applies=_extendable,
+            note_required=True,
+            fields=("amount", "unit", "note"),
+        ),  # 延期申请
+        Action(
+            "extend-approve",
+            _("Approve extension"),
+            s.NoteInputSerializer,
+            lambda c, u, d: services.case_extension_decide(
+                case=c, by=u, approve=True, note=d["note"]
+            ),
+            policy.may_approve,
+            applies=_pending_extension,
+        ),
+        Action(
+            "extend-deny",
+            _("Deny extension"),
+            s.NoteInputSerializer,
+            lambda c, u, d: services.case_extension_decide(
+                case=c, by=u, approve=False, note=d["note"]
+            ),
+            policy.may_approve,
+            applies=_pending_extension,
+            danger=True,
+        ),
+        Action(
+            "rate",
+            _("Rate"),
+            s.RateInputSerializer,
+            lambda c, u, d: services.case_rate(case=c, by=u, rating=d["rating"], note=d["note"]),
+            policy.is_reporter,
+            applies=_rateable,
+            fields=("rating", "note"),
+        ),
+        Action(
+            "merge",
+            _("Merge into"),
+            s.MergeInputSerializer,
+            lambda c, u, d: services.case_merge(
+                case=c, by=u, master=_master(u, d["master"]), note=d["note"]
+            ),
+            policy.may_command,
+            "merge",
+            fields=("master", "note"),
+        ),
+    ]
+}
+
+
+def actions_for(user, case: Case) -> list[Action]:
+    """The steps ``user`` may take on ``case`` in its state now, in the table's order."""
+    if not policy.is_signed_in(user):
+        return []
+    return [action for action in ACTIONS.values() if action.offered(user, case)]
