@@ -8,13 +8,13 @@ street or a grid (a supervisor lent another street) widen it.
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
-from django.db.models import Exists, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, FloatField, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -323,3 +323,74 @@ def queue_counts(user: User, keys: list[str], now: datetime | None = None) -> di
     """How many cases each queue holds: one small count per queue, each on an index."""
     now = now or timezone.now()
     return {key: cases_in_queue(user, key, now).order_by().count() for key in keys}
+
+
+# --- the supervisor's street (督察) ---------------------------------------------------------
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The local day (TIME_ZONE, Asia/Shanghai) as [start, end) in aware times."""
+    tz = timezone.get_default_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def street_day_figures(
+    user: User, day: date, *, streets: list[int], now: datetime | None = None
+) -> dict[str, int]:
+    """The streets' day at a glance, of the cases ``user`` sees: reported on the local ``day``,
+    closed (结案) on it, overdue now and escalated (督办) and still open.
+
+    Four counts, each on an index: ``created_at`` for the new; ``updated_at`` for the closed
+    (closing saves the case, so a case closed on the day was updated on it or later, and the
+    few rows changed since the day began are all that is read; ``closed_at`` has no index of
+    its own); (street, status) for the overdue and the escalated.
+    """
+    now = now or timezone.now()
+    start, end = local_day_bounds(day)
+    cases = cases_visible_to(user).filter(street_id__in=sorted(set(streets))).order_by()
+    return {
+        "new": cases.filter(created_at__gte=start, created_at__lt=end).count(),
+        "closed": cases.filter(
+            status=Status.CLOSED,
+            updated_at__gte=start,
+            closed_at__gte=start,
+            closed_at__lt=end,
+        ).count(),
+        "overdue": cases.filter(QUEUES["overdue"].rule(user, now)).count(),
+        "escalated": cases.filter(QUEUES["escalated"].rule(user, now)).count(),
+    }
+
+
+# Every stage's deadline, for a row that shows the current one (``Case.stage_due``).
+_DEADLINES = ("file_due", "dispatch_due", "verify_due")
+
+
+def street_cases_in_queue(
+    user: User, key: str, *, streets: list[int], limit: int = 10
+) -> list[Case]:
+    """The oldest ``limit`` cases of queue ``key`` in the streets, with what the actions
+    offered on each need read along (``pending_extension``), so that asking
+    ``cases.actions.actions_for`` of every row costs no query."""
+    cases = (
+        cases_in_queue(user, key)
+        .filter(street_id__in=sorted(set(streets)))
+        .only(*LIST_FIELDS, *_DEADLINES)
+        .annotate(pending_extension=_pending_request())
+        .order_by("created_at", "id")
+    )
+    return list(cases[:limit])
+
+
+def cases_verifying_by(user: User, *, verifiers: list[int], limit: int = 10) -> list[Case]:
+    """Cases waiting for the verification (核查) of one of ``verifiers`` (the street's
+    inspectors), that ``user`` sees: the overdue first, then by verification deadline."""
+    if not verifiers:
+        return []
+    cases = (
+        cases_visible_to(user)
+        .only(*LIST_FIELDS, *_DEADLINES)
+        .filter(status=Status.VERIFYING, verifier_id__in=sorted(set(verifiers)))
+        .order_by("-overdue", F("verify_due").asc(nulls_last=True), "id")
+    )
+    return list(cases[:limit])

@@ -608,3 +608,19 @@ def streets_watchable_by(user) -> QuerySet[Street]:
     if prefix := scope_prefix(user):
         rule |= Q(code__startswith=prefix)
     return streets.filter(rule)
+
+
+def inspectors_on_patrol(user: User, *, inspector_ids: list[int]) -> dict[int, dict]:
+    """Of these inspectors, those on patrol now (an open shift that ``user`` may see), each
+    with their shift's id, start and last fix: one query whatever their number."""
+    if not inspector_ids:
+        return {}
+    shifts = shifts_visible_to(user).filter(
+        status=ShiftStatus.OPEN, inspector_id__in=sorted(set(inspector_ids))
+    )
+    return {
+        inspector_id: {"shift": pk, "started_at": started_at, "last_point_at": last_point_at}
+        for pk, inspector_id, started_at, last_point_at in shifts.order_by().values_list(
+            "pk", "inspector_id", "started_at", "last_point_at"
+        )
+    }
