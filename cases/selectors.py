@@ -362,35 +362,47 @@ def street_day_figures(
     }
 
 
-# Every stage's deadline, for a row that shows the current one (``Case.stage_due``).
-_DEADLINES = ("file_due", "dispatch_due", "verify_due")
+# What a row of the supervisor's lists reads: a list row's columns without the position, and
+# every stage's deadline (``Case.stage_due``).
+_ROW_FIELDS = (
+    *(f for f in LIST_FIELDS if f != "point"),
+    "file_due",
+    "dispatch_due",
+    "verify_due",
+)
 
 
-def street_cases_in_queue(
-    user: User, key: str, *, streets: list[int], limit: int = 10
-) -> list[Case]:
-    """The oldest ``limit`` cases of queue ``key`` in the streets, with what the actions
-    offered on each need read along (``pending_extension``), so that asking
-    ``cases.actions.actions_for`` of every row costs no query."""
-    cases = (
-        cases_in_queue(user, key)
-        .filter(street_id__in=sorted(set(streets)))
-        .only(*LIST_FIELDS, *_DEADLINES)
-        .annotate(pending_extension=_pending_request())
-        .order_by("created_at", "id")
+def street_case_lists(
+    user: User, *, streets: list[int], verifiers: list[int], limit: int = 10
+) -> dict[str, list[Case]]:
+    """The streets' pressing cases that ``user`` sees, ``limit`` of each list:
+
+    - ``overdue`` and ``escalated``: the queues of those names, oldest first, with what the
+      actions offered on each need read along (``pending_extension``), so that asking
+      ``cases.actions.actions_for`` of every row costs no query;
+    - ``verifying``: waiting for the verification (核查) of one of ``verifiers`` (the street's
+      inspectors), the overdue first, then by verification deadline.
+
+    One query per list, and the person's scope read once.
+    """
+    now = timezone.now()
+    visible = cases_visible_to(user).only(*_ROW_FIELDS)
+    in_streets = visible.filter(street_id__in=sorted(set(streets)))
+    lists = {
+        key: list(
+            in_streets.filter(QUEUES[key].rule(user, now))
+            .annotate(pending_extension=_pending_request())
+            .order_by("created_at", "id")[:limit]
+        )
+        for key in ("overdue", "escalated")
+    }
+    lists["verifying"] = (
+        list(
+            visible.filter(
+                status=Status.VERIFYING, verifier_id__in=sorted(set(verifiers))
+            ).order_by("-overdue", F("verify_due").asc(nulls_last=True), "id")[:limit]
+        )
+        if verifiers
+        else []
     )
-    return list(cases[:limit])
-
-
-def cases_verifying_by(user: User, *, verifiers: list[int], limit: int = 10) -> list[Case]:
-    """Cases waiting for the verification (核查) of one of ``verifiers`` (the street's
-    inspectors), that ``user`` sees: the overdue first, then by verification deadline."""
-    if not verifiers:
-        return []
-    cases = (
-        cases_visible_to(user)
-        .only(*LIST_FIELDS, *_DEADLINES)
-        .filter(status=Status.VERIFYING, verifier_id__in=sorted(set(verifiers)))
-        .order_by("-overdue", F("verify_due").asc(nulls_last=True), "id")
-    )
-    return list(cases[:limit])
+    return lists

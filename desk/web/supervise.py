@@ -21,10 +21,9 @@ from cases import codes
 from cases.actions import actions_for
 from cases.models import Status
 from cases.selectors import (
-    cases_verifying_by,
     cases_visible_to,
     local_day_bounds,
-    street_cases_in_queue,
+    street_case_lists,
     street_day_figures,
 )
 from desk.web.common import Table, queue_nav, workbench_required
@@ -74,15 +73,16 @@ def _street_context(request, street, today) -> dict:
     figures = street_day_figures(user, today, streets=[street.pk])
     figures["on_patrol"] = len(patrolling)
     figures["no_shift"] = sum(1 for r in inspectors if not r["shifts"] and not r["on_patrol"])
+    lists = street_case_lists(user, streets=[street.pk], verifiers=ids, limit=LIST_LENGTH)
     here = request.get_full_path()
     return {
         "figures": figures,
         "links": _figure_links(street, audit),
-        "overdue": _rows(user, "overdue", street, here),
-        "escalated": _rows(user, "escalated", street, here),
+        "overdue": _rows(user, lists["overdue"], here),
+        "escalated": _rows(user, lists["escalated"], here),
         "verifying": [
             {**_row(case), "verifier": names.get(case.verifier_id, "")}
-            for case in cases_verifying_by(user, verifiers=ids, limit=LIST_LENGTH)
+            for case in lists["verifying"]
         ],
         "inspectors": inspectors,
         "audit_url": audit,
@@ -109,10 +109,10 @@ def _figure_links(street, audit: str | None) -> dict[str, str]:
     }
 
 
-def _rows(user, queue: str, street, here: str) -> list[dict]:
-    """A queue's oldest cases in the street, each with the actions this person may take."""
+def _rows(user, cases: list, here: str) -> list[dict]:
+    """The cases of a list, each with the actions this person may take."""
     rows = []
-    for case in street_cases_in_queue(user, queue, streets=[street.pk], limit=LIST_LENGTH):
+    for case in cases:
         row = _row(case)
         row["actions"] = actions_for(user, case)
         offered = {action.name for action in row["actions"]}
