@@ -187,6 +187,21 @@ def test_an_administrator_picks_the_street(client, people, report):
     assert list_numbers(client.get(PAGE, {"street": street_a.code}), "overdue") == [in_a.number]
 
 
+def test_a_district_supervisor_picks_among_the_districts_streets(client, people, small_city):
+    from accounts.models import Role
+    from tests.factories import make_user
+
+    chief = make_user("district-supervisor", Role.SUPERVISOR, district=small_city.district)
+    client.force_login(chief)
+    page = client.get(PAGE)
+    assert [s.code for s in page.context["streets"]] == [s.code for s in small_city.streets]
+    assert page.context["street"] == small_city.streets[0]
+    street_b = people.grid_b.community.street
+    picked = client.get(PAGE, {"street": street_b.code})
+    assert picked.context["street"] == street_b
+    assert f'data-inspector="{people.inspector_b.pk}"' in picked.content.decode()
+
+
 # --- the cases ----------------------------------------------------------------------------------
 
 
