@@ -231,7 +231,7 @@ class Table:
         self.next = _local(self.paginator.get_next_link())
         self.previous = _local(self.paginator.get_previous_link())
         self.state = [(k, v) for k, v in request.GET.items() if k not in PLACE_PARAMS and v]
-        self.case_query = urlencode(([("from", origin)] if origin else []) + self.state)
+        self.case_query = urlencode(([("from", origin)] if origin else []) + self.state, safe=":")
 
     def column_sort(self, column: str) -> dict:
         """A sortable header: its link (the other direction when it is the current sort, the
