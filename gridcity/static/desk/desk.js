@@ -40,7 +40,9 @@ export async function refreshCounts() {
   const counts = await answer.json();
   for (const [key, n] of Object.entries(counts)) {
     const badge = document.querySelector(`[data-count="${key}"]`);
-    if (badge) badge.textContent = n;
+    if (!badge) continue;
+    badge.textContent = n;
+    badge.classList.toggle("zero", !n);
   }
 }
 
