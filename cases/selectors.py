@@ -379,8 +379,11 @@ def grids_matching(text: str) -> list[int]:
 # 440306-20261203-000123: district code, day, the day's sequence (cases.services).
 CASE_NUMBER = re.compile(r"\d{6}-\d{8}-\d{6}")
 CASE_NUMBER_PREFIX = re.compile(r"\d{6}(-\d{0,8}(-\d{0,6})?)?")
+CODE_LIKE = re.compile(r"[\d-]+")
 SEARCH_LIMIT = 50
-ADDRESS_SEARCH_DAYS = 90
+# Address text has no index to search by (a pg_trgm index would give it one): each search
+# reads every case of the window, so the window is kept to what a dispatcher asks about.
+ADDRESS_SEARCH_DAYS = 30
 
 
 @dataclass
@@ -408,7 +411,9 @@ def cases_search(user: User, q: str, now: datetime | None = None) -> SearchFound
     - items and grids are resolved to ids first (the item code book; the grid table), then the
       cases by their ``(item, status)`` / ``(grid, status)`` indexes, newest first;
     - address text has no index: it is looked for in the last ``ADDRESS_SEARCH_DAYS`` days only
-      (the ``created_at`` index bounds the scan), newest first.
+      (the ``created_at`` index bounds the scan), newest first, and not for a query of digits.
+
+    Items and grids list open cases only (a closed one is found by its number or address).
     """
     now = now or timezone.now()
     q = q.strip()
@@ -421,12 +426,19 @@ def cases_search(user: User, q: str, now: datetime | None = None) -> SearchFound
         found.exact = visible.filter(number=q).first()
         found.number = [found.exact] if found.exact else []
     elif CASE_NUMBER_PREFIX.fullmatch(q):
-        found.number = list(visible.filter(number__startswith=q).order_by("-number")[:SEARCH_LIMIT])
+        # As a range, which the unique index serves in order: PostgreSQL turns LIKE 'q%' into
+        # one only under the "C" collation (not C.UTF-8). Numbers are ASCII digits and "-",
+        # all below "~", so [q, q~) holds exactly the numbers that begin with q.
+        prefixed = visible.filter(number__gte=q, number__lt=f"{q}~", number__startswith=q)
+        found.number = list(prefixed.order_by("-number")[:SEARCH_LIMIT])
+    # Items and grids: the open cases, which the (item, status) and (grid, status) indexes
+    # hold apart from the closed ones; a year of one common item would be sorted otherwise.
+    open_ = visible.filter(status__in=OPEN_STATES)
     if items := items_matching(q):
-        found.item = list(visible.filter(item_id__in=items).order_by(*newest)[:SEARCH_LIMIT])
+        found.item = list(open_.filter(item_id__in=items).order_by(*newest)[:SEARCH_LIMIT])
     if grids := grids_matching(q):
-        found.grid = list(visible.filter(grid_id__in=grids).order_by(*newest)[:SEARCH_LIMIT])
-    if not CASE_NUMBER_PREFIX.fullmatch(q):
+        found.grid = list(open_.filter(grid_id__in=grids).order_by(*newest)[:SEARCH_LIMIT])
+    if not CODE_LIKE.fullmatch(q):  # a code is no address text
         since = now - timedelta(days=ADDRESS_SEARCH_DAYS)
         found.address = list(
             visible.filter(address__icontains=q, created_at__gte=since).order_by(*newest)[

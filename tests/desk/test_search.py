@@ -66,15 +66,15 @@ def test_a_grid_is_found_by_code_or_by_name(client, people, two):
     assert "grid" not in found(client, people.grid_b.name)
 
 
-def test_address_text_finds_the_last_90_days_only_and_says_so(client, people, two):
+def test_address_text_finds_the_last_30_days_only_and_says_so(client, people, two):
     first, second = two
     client.force_login(people.dispatcher)
     assert found(client, "宝安大道") == {"address": [first.number]}
     assert found(client, "湖路") == {"address": [second.number]}
-    Case.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=91))
+    Case.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=31))
     assert found(client, "宝安大道") == {}
     page = client.get(reverse("desk-search"), {"q": "湖路"}).content.decode()
-    assert "last 90 days" in page
+    assert "last 30 days" in page
 
 
 def test_search_stays_within_the_persons_scope(client, people, two):
