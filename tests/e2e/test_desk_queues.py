@@ -136,7 +136,15 @@ def test_the_dispatcher_works_the_queue_by_keyboard_and_sees_a_new_case_arrive(
     assert "fresh" in browser.find_element(
         By.CSS_SELECTOR, f'tr[data-number="{third}"]'
     ).get_attribute("class")
-    assert browser.find_element(By.ID, "desk-live").text.startswith("1")
+    said = browser.find_element(By.ID, "desk-live").text
+    assert "1" in said and "{n}" not in said  # "1 new", "新增 1 件"
+
+    # One of the person's own notifications is said in the same live region.
+    browser.execute_script(
+        "window.gridcityDesk.onNotification(arguments[0]);",
+        {"type": "notification", "notification": {"id": 1, "message": "案件已退回"}},
+    )
+    assert browser.find_element(By.ID, "desk-live").text == "案件已退回"
 
     # The Waiting header sorts newest first, in place, and the address says so.
     browser.find_element(By.CSS_SELECTOR, 'a.sort[data-sort="age"]').click()

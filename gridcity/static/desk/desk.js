@@ -183,7 +183,9 @@ async function liveRefresh() {
 }
 
 // A case changed in the person's area: {"type": "case", "case": {"number", "status", ...}}.
+// Page modules listen for "desk:case" / "desk:notification" on document for their own part.
 export function onCase(message) {
+  if (message) document.dispatchEvent(new CustomEvent("desk:case", { detail: message }));
   const number = message && message.case && message.case.number;
   if (number) changedNumbers.add(number);
   clearTimeout(liveTimer);
@@ -192,6 +194,7 @@ export function onCase(message) {
 
 // One of the person's own notifications: {"type": "notification", "notification": {...}}.
 export function onNotification(message) {
+  if (message) document.dispatchEvent(new CustomEvent("desk:notification", { detail: message }));
   const note = message && message.notification;
   if (note && note.message) say(note.message);
 }
