@@ -338,6 +338,12 @@ function wireKeys() {
 
 const desk = { refreshCounts, loadTable, onCase, onNotification, say, move, openSelected, socket: null };
 window.gridcityDesk = desk;
+// At phone width the filters start folded (the table is what one came for), unless some are set.
+const filterBox = document.querySelector("[data-desk-filter-box]");
+if (filterBox && window.matchMedia("(max-width: 48rem)").matches) {
+  const set = [...new URL(location.href).searchParams.keys()].some((key) => key !== "sort");
+  filterBox.open = set;
+}
 wireTable();
 wireKeys();
 connect();
