@@ -178,6 +178,13 @@ def test_a_filter_reloads_the_table_in_place_and_keeps_the_address_shareable(
     assert browser.execute_script("return window.notReloaded") is True
     browser.back()
     WebDriverWait(browser, WAIT).until(lambda d: rows(d) == [first, second])
+    # An item nobody has: the field is marked, the reason said, the table left as it was.
+    browser.find_element(By.CSS_SELECTOR, "input[name=item]").send_keys("没有这个小类")
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "input[name=item]").get_attribute("aria-invalid")
+    )
+    assert "item" in browser.find_element(By.ID, "desk-live").text
+    assert rows(browser) == [first, second]
     # Out of the filter (keys typed into a field are the field's), g then 2: the second queue.
     browser.execute_script("document.activeElement.blur();")
     press(browser, "g2")

@@ -67,40 +67,60 @@ function pageUrl(url) {
   return target;
 }
 
-async function errorMessage(answer) {
+// A refused filter: its field is marked invalid and the reason said.
+async function refused(answer) {
+  let error = {};
   try {
-    const body = await answer.json();
-    return (body.error && body.error.message) || answer.statusText;
+    error = (await answer.json()).error || {};
   } catch {
-    return answer.statusText;
+    // not JSON: the status says it
   }
+  for (const name of Object.keys(error.fields || {})) {
+    const field = filters && filters.elements.namedItem(name);
+    if (field && field.setAttribute) field.setAttribute("aria-invalid", "true");
+  }
+  say(error.message || answer.statusText);
+}
+
+function validAgain() {
+  if (!filters) return;
+  for (const field of filters.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
 }
 
 let loading = null;
+let wanted = null; // the address of the load under way: a live refresh must not undo it
 export async function loadTable(url, { push = true } = {}) {
   if (!tableBox) return false;
   const target = pageUrl(url);
+  if (push) wanted = target.href;
   const request = new URL(target);
   request.searchParams.set("partial", "1");
   if (loading) loading.abort();
   const mine = (loading = new AbortController());
+  tableBox.setAttribute("aria-busy", "true");
   let answer;
   try {
     answer = await fetch(request, { credentials: "same-origin", signal: mine.signal, headers: { Accept: "text/html" } });
   } catch (error) {
-    if (error.name !== "AbortError") say(error.message);
+    if (error.name === "AbortError") return false;
+    tableBox.setAttribute("aria-busy", "false");
+    say(error.message);
     return false;
   }
   if (!answer.ok) {
-    say(await errorMessage(answer));
+    tableBox.setAttribute("aria-busy", "false");
+    wanted = null;
+    await refused(answer);
     return false;
   }
   const html = await answer.text();
   if (mine !== loading) return false; // a newer load is on its way
+  wanted = null;
   const keep = selectedNumber();
   const hadFocus = tableBox.contains(document.activeElement);
   tableBox.innerHTML = html;
   tableBox.setAttribute("aria-busy", "false");
+  validAgain();
   if (push && target.href !== location.href) history.pushState({ deskTable: true }, "", target);
   syncFilters(target);
   const again = rows().find((row) => row.dataset.number === keep);
@@ -165,7 +185,8 @@ async function liveRefresh() {
   const changed = changedNumbers;
   changedNumbers = new Set();
   const before = new Set(rows().map((row) => row.dataset.number));
-  const [, loaded] = await Promise.all([refreshCounts(), loadTable(location.href, { push: false })]);
+  const url = wanted || location.href;
+  const [, loaded] = await Promise.all([refreshCounts(), loadTable(url, { push: url !== location.href })]);
   if (!loaded) return;
   const fresh = [];
   let touched = 0;
@@ -303,7 +324,7 @@ function onKey(event) {
     if (/^[1-9]$/.test(event.key) && jumpToQueue(Number(event.key))) event.preventDefault();
     return;
   }
-  const onLink = target.closest && target.closest("a, button");
+  const onLink = target.closest && target.closest("a, button, summary");
   const actions = {
     "/": focusSearch,
     "?": showHelp,
