@@ -118,6 +118,7 @@ def _search(request, workbench: str):
     context = {
         "workbench": workbench,
         "q": found.query,
+        "search_query": found.query,
         "sections": sections,
         "limit": SEARCH_LIMIT,
         "address_days": ADDRESS_SEARCH_DAYS,
