@@ -6,6 +6,7 @@ street or a grid (a supervisor lent another street) widen it.
 """
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,8 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts import policy
 from accounts.models import User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
+from cases import codes
 from cases.models import OPEN_STATES, Case, CaseExtension, ExtensionDecision, Item, Status
-from gridcity.models import Street
+from gridcity.models import Street, WorkGrid
 
 
 def case_scope_rule(user: User) -> Q | None:
@@ -320,9 +322,11 @@ def cases_in_queue(user: User, key: str, now: datetime | None = None) -> QuerySe
 
 
 def queue_counts(user: User, keys: list[str], now: datetime | None = None) -> dict[str, int]:
-    """How many cases each queue holds: one small count per queue, each on an index."""
+    """How many cases each queue holds: one small count per queue, each on an index. The
+    person's scope is read once for all of them (it costs a query or two of its own)."""
     now = now or timezone.now()
-    return {key: cases_in_queue(user, key, now).order_by().count() for key in keys}
+    visible = cases_visible_to(user)
+    return {key: visible.filter(QUEUES[key].rule(user, now)).order_by().count() for key in keys}
 
 
 # --- the supervisor's street (督察) ---------------------------------------------------------
@@ -406,3 +410,122 @@ def street_case_lists(
         else []
     )
     return lists
+
+
+# --- filters and search of the workbenches ---------------------------------------------------
+
+
+def streets_in_scope(user: User) -> QuerySet[Street]:
+    """The streets a person's case lists may be narrowed to: their area's and those granted to
+    them; every street for whom cases are not bound to an area (the whole district, a
+    department that works across it)."""
+    streets = Street.objects.order_by("code").only("id", "code", "name")
+    if policy.sees_whole_district(user):
+        return streets
+    prefix = scope_prefix(user)
+    if policy.is_department_staff(user) and not prefix:
+        return streets
+    _grids, granted = granted_hierarchy_ids(user)
+    rule = Q(pk__in=granted)
+    if prefix:
+        rule |= Q(code__startswith=prefix)
+    return streets.filter(rule)
+
+
+def items_matching(text: str) -> list[int]:
+    """The ids of the items whose code is ``text``, or else whose name holds it (from the code
+    book: no query)."""
+    text = text.strip()
+    rows = codes.ITEMS.rows()
+    exact = [pk for pk, (code, name) in rows.items() if text in (code, name)]
+    if exact or not text:
+        return exact
+    folded = text.casefold()
+    return sorted(pk for pk, (_code, name) in rows.items() if folded in name.casefold())
+
+
+# A name that matches more grids than this is too vague to search by.
+GRIDS_MATCHED_MAX = 50
+
+
+def grids_matching(text: str) -> list[int]:
+    """The ids of the work grids whose code is ``text``, or else whose name holds it (at most
+    ``GRIDS_MATCHED_MAX``, in code order)."""
+    text = text.strip()
+    if not text:
+        return []
+    grids = WorkGrid.objects.order_by("code").values_list("id", flat=True)
+    exact = list(grids.filter(Q(code=text) | Q(name=text))[:GRIDS_MATCHED_MAX])
+    return exact or list(grids.filter(name__icontains=text)[:GRIDS_MATCHED_MAX])
+
+
+# 440306-20261203-000123: district code, day, the day's sequence (cases.services).
+CASE_NUMBER = re.compile(r"\d{6}-\d{8}-\d{6}")
+CASE_NUMBER_PREFIX = re.compile(r"\d{6}(-\d{0,8}(-\d{0,6})?)?")
+CODE_LIKE = re.compile(r"[\d-]+")
+SEARCH_LIMIT = 50
+# Address text has no index to search by (a pg_trgm index would give it one): each search
+# reads every case of the window, so the window is kept to what a dispatcher asks about.
+ADDRESS_SEARCH_DAYS = 30
+
+
+@dataclass
+class SearchFound:
+    """What a search found, by kind; each list newest first and at most ``SEARCH_LIMIT``."""
+
+    query: str
+    number: list[Case]
+    item: list[Case]
+    grid: list[Case]
+    address: list[Case]
+    # the case whose number is exactly the query, if there is one
+    exact: Case | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.number or self.item or self.grid or self.address)
+
+
+def cases_search(user: User, q: str, now: datetime | None = None) -> SearchFound:
+    """Search the cases ``user`` sees by number (exact or prefix), item code or name, grid code
+    or name, and address text, each kind in its own small query that an index serves:
+
+    - a number-shaped query goes by the unique index on ``number`` (prefix by its range);
+    - items and grids are resolved to ids first (the item code book; the grid table), then the
+      cases by their ``(item, status)`` / ``(grid, status)`` indexes, newest first;
+    - address text has no index: it is looked for in the last ``ADDRESS_SEARCH_DAYS`` days only
+      (the ``created_at`` index bounds the scan), newest first, and not for a query of digits.
+
+    Items and grids list open cases only (a closed one is found by its number or address).
+    """
+    now = now or timezone.now()
+    q = q.strip()
+    visible = cases_visible_to(user).defer("point")
+    found = SearchFound(q, [], [], [], [])
+    if not q:
+        return found
+    newest = ("-created_at", "-id")
+    if CASE_NUMBER.fullmatch(q):
+        found.exact = visible.filter(number=q).first()
+        found.number = [found.exact] if found.exact else []
+    elif CASE_NUMBER_PREFIX.fullmatch(q):
+        # As a range, which the unique index serves in order: PostgreSQL turns LIKE 'q%' into
+        # one only under the "C" collation (not C.UTF-8). Numbers are ASCII digits and "-",
+        # all below "~", so [q, q~) holds exactly the numbers that begin with q.
+        prefixed = visible.filter(number__gte=q, number__lt=f"{q}~", number__startswith=q)
+        found.number = list(prefixed.order_by("-number")[:SEARCH_LIMIT])
+    # Items and grids: the open cases, which the (item, status) and (grid, status) indexes
+    # hold apart from the closed ones; a year of one common item would be sorted otherwise.
+    open_ = visible.filter(status__in=OPEN_STATES)
+    if items := items_matching(q):
+        found.item = list(open_.filter(item_id__in=items).order_by(*newest)[:SEARCH_LIMIT])
+    if grids := grids_matching(q):
+        found.grid = list(open_.filter(grid_id__in=grids).order_by(*newest)[:SEARCH_LIMIT])
+    if not CODE_LIKE.fullmatch(q):  # a code is no address text
+        since = now - timedelta(days=ADDRESS_SEARCH_DAYS)
+        found.address = list(
+            visible.filter(address__icontains=q, created_at__gte=since).order_by(*newest)[
+                :SEARCH_LIMIT
+            ]
+        )
+    return found

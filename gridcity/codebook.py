@@ -38,6 +38,10 @@ class CodeBook:
             rows = self._rows.get(force=True)
         return rows.get(pk)
 
+    def rows(self) -> dict[int, tuple]:
+        """Every row's fields by id (read-only: a filter resolving a code or name to ids)."""
+        return self._rows.get()
+
     def code(self, pk: int | None) -> str | None:
         row = self.get(pk)
         return row[0] if row is not None else None

@@ -336,6 +336,14 @@ PAGES = {
         "other_supervisor": 200,
         "admin": 200,
     },
+    # The desk's case search: the people of a desk workbench (the inspector's is the phone).
+    "desk-search": {
+        **dict.fromkeys(PERSONAS, 200),
+        "anonymous": 302,
+        "citizen": 403,
+        "inspector_a": 403,
+        "inspector_b": 403,
+    },
 }
 
 

@@ -4,23 +4,33 @@ A page is a view over the cases' selectors and services: it asks ``accounts.poli
 open it, ``cases.selectors`` what to list, and never decides a rule itself.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import DateTimeField, F, Value
+from django.db.models import DateTimeField, F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from accounts import policy
 from cases import codes
-from cases.api.filters import CaseFilter
-from cases.selectors import QUEUES, WORKBENCH_QUEUES, as_list_rows, queue_counts
+from cases.models import Source
+from cases.selectors import (
+    QUEUES,
+    WORKBENCH_QUEUES,
+    as_list_rows,
+    grids_matching,
+    items_matching,
+    queue_counts,
+)
 from gridcity.api.pagination import CursorPagination
 from gridcity.errors import DomainError, FieldInvalid, error_response
 
@@ -97,8 +107,12 @@ SORTS = {
     "due": ("due_at", "id"),
     "-due": ("-due_at", "-id"),
 }
+# A column header's sort: the first click sorts it the way a queue is worked, the next reverses.
+COLUMN_SORTS = {"age": ("oldest", "newest"), "due": ("due", "-due")}
 FAR = datetime(9999, 1, 1, tzinfo=UTC)
 DEFAULT_SORT = "oldest"  # a queue is worked from the case that waited longest
+# Query parameters that say where in a list one is, not what the list is.
+PLACE_PARAMS = ("cursor", "partial")
 
 
 class TablePagination(CursorPagination):
@@ -110,20 +124,99 @@ class TablePagination(CursorPagination):
         self.ordering = ordering
 
 
-class Table:
-    """One page of a queue: rows, cursor links, the filters and sort that made it."""
+class TableFilters(forms.Form):
+    """A case table's filters. Codes and names are resolved to ids first (the code books, the
+    grid table), so the case query filters its own indexed columns and joins nothing.
 
-    def __init__(self, request, cases, *, due_field: str, default_sort: str = DEFAULT_SORT):
+    ``item``: an item's code or name (a part of a name matches every item holding it);
+    ``street``: a street's code; ``grid``: a work grid's code or name; ``source``; ``age``:
+    waiting more than this many hours; ``due_before``: the queue's deadline before this time
+    (a date alone means its midnight, Asia/Shanghai)."""
+
+    item = forms.CharField(required=False, max_length=100)
+    street = forms.CharField(required=False, max_length=32)
+    grid = forms.CharField(required=False, max_length=100)
+    source = forms.ChoiceField(required=False, choices=[("", ""), *Source.choices])
+    age = forms.IntegerField(required=False, min_value=0, max_value=24 * 3660)
+    due_before = forms.DateTimeField(required=False)
+
+    def clean_item(self) -> list[int] | None:
+        return self._resolved("item", items_matching, _("No item has this code or name."))
+
+    def clean_grid(self) -> list[int] | None:
+        return self._resolved("grid", grids_matching, _("No work grid has this code or name."))
+
+    def clean_street(self) -> list[int] | None:
+        def by_code(code):
+            return [pk for pk, row in codes.STREETS.rows().items() if row[0] == code]
+
+        return self._resolved("street", by_code, _("No street has this code."))
+
+    def _resolved(self, name: str, resolve, missing: str) -> list[int] | None:
+        text = self.cleaned_data[name].strip()
+        if not text:
+            return None
+        ids = resolve(text)
+        if not ids:
+            raise forms.ValidationError(missing)
+        return ids
+
+    @property
+    def form(self):  # the template reads ``table.filter.form`` as with a FilterSet
+        return self
+
+    def apply(self, cases: QuerySet, *, due_field: str, now: datetime) -> QuerySet:
+        data = self.cleaned_data
+        for name, column in (("item", "item_id"), ("street", "street_id"), ("grid", "grid_id")):
+            if data[name]:
+                cases = cases.filter(**{f"{column}__in": data[name]})
+        if data["source"]:
+            cases = cases.filter(source=data["source"])
+        if data["age"] is not None:
+            cases = cases.filter(created_at__lt=now - timedelta(hours=data["age"]))
+        if data["due_before"] is not None:
+            cases = cases.filter(**{f"{due_field}__lt": data["due_before"]})
+        return cases
+
+    def refusal(self) -> FieldInvalid:
+        name, errors = next(iter(self.errors.items()))
+        return FieldInvalid(name, " ".join(errors))
+
+
+def _local(link: str | None) -> str | None:
+    """A pager link as the page shows it: path and query, without ``partial``."""
+    if not link:
+        return None
+    parts = urlsplit(link)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "partial"]
+    return f"{parts.path}?{urlencode(query)}"
+
+
+class Table:
+    """One page of a queue: rows, cursor links, the filters and sort that made it.
+
+    ``origin`` (``"<workbench>:<queue>"``) goes into each case link as ``?from=`` with the
+    table's filters and sort, so the case page can offer the next case of the same list."""
+
+    def __init__(
+        self,
+        request,
+        cases,
+        *,
+        due_field: str,
+        default_sort: str = DEFAULT_SORT,
+        origin: str | None = None,
+    ):
         self.request = request
         self.sort = request.GET.get("sort") or default_sort
         if self.sort not in SORTS:
             raise FieldInvalid("sort", _("One of: %s.") % ", ".join(SORTS))
-        self.filter = CaseFilter(request.GET, queryset=cases)
+        self.filter = TableFilters(request.GET)
         if not self.filter.is_valid():
-            name, errors = next(iter(self.filter.errors.items()))
-            raise FieldInvalid(name, " ".join(errors))
+            raise self.filter.refusal()
+        cases = self.filter.apply(cases, due_field=due_field, now=timezone.now())
         # A stage that never started has no deadline: it sorts after every one that has.
-        rows = as_list_rows(self.filter.qs).annotate(
+        rows = as_list_rows(cases).annotate(
             due_at=Coalesce(F(due_field), Value(FAR), output_field=DateTimeField())
         )
         self.due_field = due_field
@@ -135,13 +228,37 @@ class Table:
             name, errors = next(iter(invalid.detail.items()))
             raise FieldInvalid(name, " ".join(str(e) for e in errors)) from None
         self.rows = [_row(case) for case in page]
-        self.next = self.paginator.get_next_link()
-        self.previous = self.paginator.get_previous_link()
+        self.next = _local(self.paginator.get_next_link())
+        self.previous = _local(self.paginator.get_previous_link())
+        self.state = [(k, v) for k, v in request.GET.items() if k not in PLACE_PARAMS and v]
+        self.case_query = urlencode(([("from", origin)] if origin else []) + self.state, safe=":")
+
+    def column_sort(self, column: str) -> dict:
+        """A sortable header: its link (the other direction when it is the current sort, the
+        cursor dropped) and its ``aria-sort``."""
+        first, second = COLUMN_SORTS[column]
+        current = self.sort if self.sort in (first, second) else None
+        target = second if current == first else first
+        query = [(k, v) for k, v in self.state if k != "sort"] + [("sort", target)]
+        # "oldest" lists the longest wait first: the Waiting column descending.
+        direction = {"oldest": "descending", "newest": "ascending"}.get(current or "", "")
+        if column == "due" and current:
+            direction = "ascending" if current == "due" else "descending"
+        return {"url": f"{self.request.path}?{urlencode(query)}", "aria": direction or "none"}
+
+    @property
+    def sort_age(self) -> dict:
+        return self.column_sort("age")
+
+    @property
+    def sort_due(self) -> dict:
+        return self.column_sort("due")
 
 
 def _row(case) -> dict:
     """A table row's values, from the code books (no join per row)."""
     item = codes.ITEMS.get(case.item_id) or ("", "")
+    due_at = getattr(case, "due_at", None)
     return {
         "case": case,
         "item_code": item[0],
@@ -149,8 +266,13 @@ def _row(case) -> dict:
         "grid": codes.GRIDS.code(case.grid_id),
         "street": codes.STREETS.code(case.street_id),
         "department": codes.DEPARTMENTS.code(case.department_id),
-        "due": case.due_at if case.due_at.year < 9999 else None,
+        "due": due_at if due_at is not None and due_at.year < 9999 else None,
     }
+
+
+def rows_of(cases) -> list[dict]:
+    """Table rows of cases read elsewhere (a search's)."""
+    return [_row(case) for case in cases]
 
 
 def queue_nav(user, workbench: str, current: str | None = None) -> list[dict]:
