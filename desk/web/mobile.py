@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 from accounts.selectors import grids_of
 from cases import codes
 from cases.models import CasePhoto, CaseTransition
-from cases.selectors import cases_waiting_for
+from cases.selectors import LIST_FIELDS, cases_waiting_for
 from desk.web.common import workbench_required
 from gridcity.models import District
 
@@ -39,6 +39,7 @@ def _tasks(user) -> list[dict]:
     handling note and photos: three queries, whatever their number."""
     cases = (
         cases_waiting_for(user)
+        .only(*LIST_FIELDS, "verify_due")
         .order_by("verify_due", "id")
         .prefetch_related(
             Prefetch(

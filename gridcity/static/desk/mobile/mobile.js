@@ -348,14 +348,15 @@ async function render() {
 }
 
 function news(message) {
-  const box = $('report-done');
-  const shown = document.querySelector('.m-view:not([hidden]) .m-done') || box;
-  shown.textContent = message;
+  const box = $('m-news');
+  box.textContent = message;
+  box.hidden = false;
 }
 
 function taskDone(number) {
   const link = document.querySelector(`.m-task[data-number="${CSS.escape(number)}"]`);
   if (link) link.closest('li').remove();
+  $('m-tasks-count').textContent = String(document.querySelectorAll('.m-task').length);
 }
 
 // ---------------------------------------------------------------------------------------
