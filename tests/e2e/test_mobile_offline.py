@@ -310,3 +310,37 @@ def test_an_ended_session_asks_to_log_in_again_instead_of_retrying(
     assert driver.execute_script(sent) == 1  # no loop: it waits for the log-in
     assert outbox_count(driver) == "1"
     assert Case.objects.get(pk=case.pk).status == Status.VERIFYING
+
+
+def test_the_page_opens_offline_from_what_the_service_worker_kept(
+    two_tasks, live_server, browser_factory, inspector_city
+):
+    from tests.desk.test_mobile import verifying_case
+
+    people, (case, _other) = two_tasks
+    _people, item = inspector_city
+    centre = people.grid_a.geom.point_on_surface
+    driver = browser_factory(360, 740, phone=True)
+    open_mobile(driver, live_server, people, centre.x, centre.y)
+    WebDriverWait(driver, WAIT).until(shell_kept)
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.execute_script("return Boolean(navigator.serviceWorker.controller)")
+    )
+    later = verifying_case(people, item, people.inspector_a, people.grid_a)
+
+    set_network(driver, online=False)
+    driver.get(f"{live_server.url}/m/#report")
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.execute_script(
+            "const m = window.gridcityMobile; return m && (m.ready || m.error)"
+        )
+    )
+    # The kept page: the tasks as they were, not the one added since; the items still there.
+    assert driver.find_element(By.CSS_SELECTOR, f'.m-task[data-number="{case.number}"]')
+    assert not driver.find_elements(By.CSS_SELECTOR, f'.m-task[data-number="{later.number}"]')
+    assert driver.find_element(By.ID, "view-report").is_displayed()
+    driver.find_element(By.ID, "report-item-search").send_keys(item.code)
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'#report-items [data-code="{item.code}"]')
+    )
+    assert driver.find_element(By.ID, "m-offline").is_displayed()
