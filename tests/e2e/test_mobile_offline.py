@@ -165,6 +165,7 @@ def test_a_report_made_offline_is_sent_once_when_the_network_returns(
     assert not driver.find_element(By.ID, "m-outbox-status").is_displayed()
     case = Case.objects.get()
     assert str(case.client_uuid) == driver.execute_script("return window.kept.id")
+    assert driver.execute_script("return window.kept.user") == str(people.inspector_a.pk)
     assert (case.item_id, case.reporter_id, case.grid_id) == (
         item.pk,
         people.inspector_a.pk,

@@ -218,10 +218,13 @@ async function failed(entry, error) {
   return outcome;
 }
 
+// An entry is sent under the account that made it, never another one logged in on this phone.
+const mine = (entry) => !entry.user || entry.user === app.dataset.user;
+
 async function flushOnce(force) {
   for (const entry of await outbox.all()) {
     if (loginNeeded) break;
-    if (entry.state === 'stopped') continue;
+    if (entry.state === 'stopped' || !mine(entry)) continue;
     if (!force && entry.nextTry && entry.nextTry > Date.now()) continue;
     if ((await sendEntry(entry)) === 'offline') break; // the rest would fail alike
   }
@@ -251,7 +254,9 @@ function flush({ force = false } = {}) {
 }
 
 async function enqueue(entry) {
-  await outbox.put({ created: Date.now(), state: 'waiting', attempts: 0, nextTry: 0, error: '', ...entry });
+  await outbox.put({
+    created: Date.now(), user: app.dataset.user, state: 'waiting', attempts: 0, nextTry: 0, error: '', ...entry,
+  });
   await render();
   if ('serviceWorker' in navigator && navigator.serviceWorker.controller) {
     navigator.serviceWorker.ready
@@ -273,6 +278,7 @@ function waitingText(entries) {
 }
 
 function stateText(entry) {
+  if (!mine(entry)) return S.stateOther;
   if (entry.state === 'retry' || (entry.state === 'waiting' && entry.attempts)) {
     const time = new Date(entry.nextTry).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
     return entry.state === 'retry' ? fmt(S.stateRetry, { time }) : S.stateWaiting;
