@@ -37,6 +37,7 @@ browser_factory = home.browser_factory
 WAIT = 20
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCREENSHOT = Path("/tmp/gridcity-desk-photos.png")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 pytestmark = [
     pytest.mark.browser,
@@ -106,6 +107,7 @@ def row_state(driver) -> dict | None:
                 resized: row.dataset.resized || null,
                 status: row.querySelector('.photo-status').textContent,
                 submitDisabled: document.getElementById('submit').disabled,
+                retryShown: row.querySelector('.photo-retry').offsetParent !== null,
                 thumb: (row.querySelector('img.photo-thumb') || {}).naturalWidth || 0};"""
     )
 
@@ -118,6 +120,17 @@ def wait_state(driver, *states: str, seen: list | None = None) -> dict:
         return state if state and state["state"] in states else False
 
     return WebDriverWait(driver, WAIT, poll_frequency=0.05).until(check)
+
+
+def serious_violations(driver) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands."""
+    driver.execute_script(AXE.read_text())
+    found = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations.map("
+        "v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))));"
+    )
+    return [f"{v['id']}: {v['nodes']}" for v in found if v["impact"] in ("serious", "critical")]
 
 
 def open_page(driver, live_server, people, case) -> None:
@@ -162,6 +175,7 @@ def test_a_large_photo_is_made_smaller_in_the_browser_and_sent_once(
     assert done["state"] == "done", done
     assert done["progress"] == "100"
     assert done["thumb"] > 0
+    assert done["retryShown"] is False
     assert done["resized"] == "1536x2048"
     assert any(s["state"] == "uploading" and s["submitDisabled"] for s in seen)
     assert done["submitDisabled"] is False
@@ -207,3 +221,4 @@ def test_a_failed_upload_is_sent_again_by_its_retry_as_the_same_photo(
     photos = list(CasePhoto.objects.filter(case=case))
     assert len(photos) == 1
     assert (photos[0].width, photos[0].height) == (800, 600)
+    assert serious_violations(driver) == []
