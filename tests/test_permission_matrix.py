@@ -343,6 +343,13 @@ PAGES = {
         "other_supervisor": 200,
         "admin": 200,
     },
+    # The department's warning list: its own workbench's people, and administrators.
+    "desk-department-today": {
+        **dict.fromkeys(PERSONAS, 403),
+        "anonymous": 302,
+        "staff": 200,
+        "admin": 200,
+    },
 }
 
 
