@@ -99,22 +99,23 @@ def jpeg_file(width: int, height: int, *, noisy: bool, orientation: int = 1) -> 
     return name
 
 
-def row_state(driver) -> dict | None:
+def row_state(driver, index: int = 0) -> dict | None:
     return driver.execute_script(
-        """const row = document.querySelector('.photo-item');
+        """const row = document.querySelectorAll('.photo-item')[arguments[0]];
         if (!row) return null;
         return {state: row.dataset.state, progress: row.dataset.progress || null,
                 resized: row.dataset.resized || null,
                 status: row.querySelector('.photo-status').textContent,
                 submitDisabled: document.getElementById('submit').disabled,
                 retryShown: row.querySelector('.photo-retry').offsetParent !== null,
-                thumb: (row.querySelector('img.photo-thumb') || {}).naturalWidth || 0};"""
+                thumb: (row.querySelector('img.photo-thumb') || {}).naturalWidth || 0};""",
+        index,
     )
 
 
-def wait_state(driver, *states: str, seen: list | None = None) -> dict:
+def wait_state(driver, *states: str, seen: list | None = None, index: int = 0) -> dict:
     def check(d):
-        state = row_state(d)
+        state = row_state(d, index)
         if seen is not None and state:
             seen.append(state)
         return state if state and state["state"] in states else False
@@ -222,3 +223,25 @@ def test_a_failed_upload_is_sent_again_by_its_retry_as_the_same_photo(
     assert len(photos) == 1
     assert (photos[0].width, photos[0].height) == (800, 600)
     assert serious_violations(driver) == []
+
+
+def test_a_file_the_server_refuses_shows_its_reason_on_its_own_row(
+    live_server, handling, browser_factory
+):
+    people, case = handling
+    handle, not_a_photo = tempfile.mkstemp(suffix=".jpg", prefix="gridcity-not-a-photo-")
+    with os.fdopen(handle, "wb") as f:
+        f.write(b"this is not a photo" * 100)
+    driver = browser_factory(1280, 900)
+    open_page(driver, live_server, people, case)
+    try:
+        choose(driver, not_a_photo)
+        failed = wait_state(driver, "failed", "done")
+    finally:
+        os.unlink(not_a_photo)
+
+    assert failed["state"] == "failed"
+    assert failed["status"] and not failed["status"].startswith("HTTP")  # the server's words
+    assert failed["retryShown"] is True
+    assert failed["submitDisabled"] is False
+    assert CasePhoto.objects.filter(case=case).count() == 0
