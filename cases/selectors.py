@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
-from django.db.models import Exists, F, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +23,15 @@ from accounts import policy
 from accounts.models import User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
 from cases import codes
-from cases.models import OPEN_STATES, Case, CaseExtension, ExtensionDecision, Item, Status
+from cases.models import (
+    OPEN_STATES,
+    Case,
+    CaseExtension,
+    CaseTransition,
+    ExtensionDecision,
+    Item,
+    Status,
+)
 from gridcity.models import Street, WorkGrid
 
 
@@ -529,3 +537,46 @@ def cases_search(user: User, q: str, now: datetime | None = None) -> SearchFound
             ]
         )
     return found
+
+
+# --- what a department reads beside its queues ----------------------------------------------
+
+
+def with_pending_request(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases with ``pending_request_kind``: the kind of the department's request waiting on
+    each (延期 ``extension``, 挂账 ``suspension``) or None, read in the same query, so a page
+    offering the approvers' actions (``cases.actions``) asks nothing per case."""
+    return cases.annotate(
+        pending_request_kind=Subquery(
+            CaseExtension.objects.filter(
+                case=OuterRef("pk"), decision=ExtensionDecision.PENDING
+            ).values("kind")[:1]
+        )
+    )
+
+
+def rework_reasons(cases) -> dict[int, CaseTransition]:
+    """返工 reason: for each case (or case id) that was sent back, its latest failed
+    verification (核查不通过: the note, who, when), by case id; one query for a page of cases.
+    A case never sent back has no entry."""
+    ids = [getattr(case, "pk", case) for case in cases]
+    if not ids:
+        return {}
+    failed = Q(action="verify", from_state=Status.VERIFYING, to_state=Status.DISPATCHED)
+    latest = (
+        CaseTransition.objects.filter(failed, case_id=OuterRef("case_id"))
+        .order_by("-at", "-id")
+        .values("id")[:1]
+    )
+    rows = (
+        CaseTransition.objects.filter(failed, case_id__in=ids, id=Subquery(latest))
+        .select_related("actor")
+        .order_by()
+    )
+    return {row.case_id: row for row in rows}
+
+
+def cases_due_today(user: User, now: datetime | None = None) -> QuerySet[Case]:
+    """A department's warning list (今日到期): its cases being handled whose handling deadline
+    has passed or falls before the end of today in Asia/Shanghai, soonest first."""
+    return cases_in_queue(user, "due-today", now).order_by("handle_due", "id")
