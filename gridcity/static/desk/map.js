@@ -49,6 +49,7 @@ function start() {
   if (mapEl.dataset.tileUrl) {
     L.tileLayer(mapEl.dataset.tileUrl, { attribution: mapEl.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   }
+  drawStreets(map);
   const clusters = L.markerClusterGroup({
     chunkedLoading: true,
     showCoverageOnHover: false,
@@ -108,6 +109,27 @@ function start() {
   });
   document.addEventListener("gridcity:case", () => later(CHANGE_DELAY));
   load();
+}
+
+// The streets' outlines, for a sense of place on a network without base tiles; the map works
+// without them.
+async function drawStreets(map) {
+  const outlines = L.geoJSON(null, {
+    interactive: false,
+    style: { color: "#1f4e79", weight: 1.5, opacity: 0.7, fillColor: "#1f4e79", fillOpacity: 0.04 },
+  }).addTo(map);
+  let next = mapEl.dataset.streetsUrl;
+  try {
+    while (next) {
+      const answer = await fetch(next, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!answer.ok) return;
+      const page = await answer.json();
+      outlines.addData(page.features || []);
+      next = page.next ? new URL(page.next, location.href).pathname + new URL(page.next, location.href).search : null;
+    }
+  } catch (err) {
+    // No outlines: the cases are still drawn.
+  }
 }
 
 function filterParams() {
