@@ -13,6 +13,9 @@ The worker delivers each row once (:func:`outbox_deliver` claims it first, so a 
 concurrent delivery sends nothing twice); a failure is tried again after 1, 2, 4 … minutes (at
 most an hour apart) by the periodic :func:`outbox_drain`, until ``GRIDCITY_NOTIFY_MAX_ATTEMPTS``
 tries have failed and it is given up (kept, with its last error, for the admin).
+
+Each change of a case also goes live, after commit, to the sockets of the people who watch its
+street, district or department (:func:`case_changed`, called where the timeline row is written).
 """
 
 import asyncio
