@@ -11,7 +11,7 @@ const S = (document.getElementById("case-map-strings") || {}).dataset || {};
 const STATES = JSON.parse((document.getElementById("case-map-states") || {}).textContent || "{}");
 
 const MOVE_DELAY = 350; // ms after the last move before the view is loaded
-const CHANGE_DELAY = 1000; // ms: a burst of case changes is one reload
+const CHANGE_DELAY = 3000; // ms: the changes of a busy district come as one reload at most this often
 const MAX_SIDE = 4.9; // degrees: the API takes a box up to 5 degrees a side
 
 const api = (window.gridcityCaseMap = {
@@ -64,15 +64,26 @@ function start() {
     map.setView([22.6, 113.85], 12);
   }
 
+  // A reload clears the markers, and with them an open popup: while the person reads one, a
+  // move (the popup's own pan included) or a change only marks the view stale, and it loads
+  // when the popup closes.
   let timer = null;
+  let changed = null;
+  let stale = false;
   let inFlight = null;
+  let popupOpen = false; // by the map's events: a closed popup stays in the page while it fades
+  const loadWhenFree = () => {
+    if (popupOpen) stale = true;
+    else load();
+  };
   const later = (delay) => {
     clearTimeout(timer);
-    timer = setTimeout(load, delay);
+    timer = setTimeout(loadWhenFree, delay);
   };
   api.reload = () => load();
 
   async function load() {
+    stale = false;
     if (inFlight) inFlight.abort();
     const aborter = (inFlight = new AbortController());
     say(S.loading);
@@ -101,13 +112,29 @@ function start() {
   }
 
   map.on("moveend", () => later(MOVE_DELAY));
+  map.on("popupopen", () => {
+    popupOpen = true;
+  });
+  map.on("popupclose", () => {
+    popupOpen = false;
+    if (stale) later(0);
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const query = new URLSearchParams(filterParams()).toString();
     history.replaceState(null, "", query ? `?${query}` : location.pathname);
     load();
   });
-  document.addEventListener("gridcity:case", () => later(CHANGE_DELAY));
+  // A change reloads the view at most every CHANGE_DELAY: a steady stream of changes must not
+  // postpone it for ever, as a debounce would.
+  document.addEventListener("gridcity:case", () => {
+    if (!changed) {
+      changed = setTimeout(() => {
+        changed = null;
+        loadWhenFree();
+      }, CHANGE_DELAY);
+    }
+  });
   load();
 }
 
