@@ -59,6 +59,44 @@ def case_scope_rule(user: User) -> Q | None:
     return rule
 
 
+@dataclass(frozen=True)
+class Watched:
+    """Whose changes a person's notifications socket carries (``cases.notify``'s groups):
+    every case, the cases of some streets and of some grids granted outside them, and the
+    cases of one department."""
+
+    everything: bool = False
+    streets: tuple[int, ...] = ()
+    grids: tuple[int, ...] = ()
+    department: int | None = None
+
+
+def streets_watched_by(user: User) -> Watched:
+    """The streets (and lone granted grids) whose case changes ``user`` watches live.
+
+    The scope of ``case_scope_rule`` for the people who ``policy.may_watch_cases``: the whole
+    district, or their street or district by code plus the streets and grids granted by hand
+    (a granted grid only when its street is not watched already: a socket in two groups would
+    get each change twice). Department staff watch their department's cases. The cases a
+    person reported or verifies reach them as notifications, not here. Three queries at most.
+    """
+    if not policy.is_signed_in(user):
+        return Watched()
+    if not policy.may_watch_cases(user):
+        department = user.department_id if policy.is_department_staff(user) else None
+        return Watched(department=department)
+    if policy.sees_whole_district(user):
+        return Watched(everything=True)
+    grids, streets = granted_hierarchy_ids(user)
+    if prefix := scope_prefix(user):
+        streets += Street.objects.filter(code__startswith=prefix).values_list("id", flat=True)
+    streets = sorted(set(streets))
+    if grids:
+        grids = WorkGrid.objects.filter(pk__in=grids).exclude(community__street_id__in=streets)
+        grids = sorted(grids.values_list("id", flat=True))
+    return Watched(streets=tuple(streets), grids=tuple(grids))
+
+
 # What a list row shows: the case's own columns. The codes and names of what it points at come
 # from per-process code books (cases.codes), never from joins, and never the polygons.
 LIST_FIELDS = [

@@ -43,7 +43,7 @@ from cases.models import (
     Stage,
     Status,
 )
-from cases.notify import notify
+from cases.notify import case_changed, case_events_batched, notify
 from gridcity import coords
 from gridcity.errors import Conflict, ErrorAnswer, FieldInvalid
 from gridcity.locate import grid_at
@@ -153,7 +153,8 @@ def _refuse(case: Case, action: str) -> CaseConflict:
 
 
 def _record(case, *, action, by, from_state, note="", where=None, detail=None, at=None):
-    return CaseTransition.objects.create(
+    """Write the timeline row; after commit the change goes live to its watchers."""
+    row = CaseTransition.objects.create(
         case=case,
         action=action,
         from_state=from_state,
@@ -164,6 +165,8 @@ def _record(case, *, action, by, from_state, note="", where=None, detail=None, a
         location=where.point() if where else None,
         detail=detail or {},
     )
+    case_changed(case, action=action, at=row.at)
+    return row
 
 
 def _step(
@@ -865,23 +868,31 @@ def cases_mark_overdue(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     marked = 0
-    for pk in cases_overdue(now).values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            case = Case.objects.select_for_update().get(pk=pk)
-            due = case.stage_due()
-            if case.overdue or due is None or due >= now or not case.is_open:
-                continue
-            detail = transitions.mark_overdue(case, due=due)
-            case.save(update_fields=["overdue", "escalated", "updated_at"])
-            _record(case, action="overdue", by=None, from_state=case.status, at=now, detail=detail)
-            notify(
-                _people_over(case, Role.SUPERVISOR),
-                kind=Notification.Kind.OVERDUE,
-                case=case,
-                message=_("Case %s is overdue") % case.number,
-            )
-            marked += 1
+    # Thousands of cases may pass due at once (after an outage, a holiday's end): their live
+    # events go out together, capped, when the sweep ends.
+    with case_events_batched():
+        for pk in cases_overdue(now).values_list("pk", flat=True).iterator():
+            marked += _overdue_mark(pk, now)
     return marked
+
+
+def _overdue_mark(pk: int, now: datetime) -> int:
+    """Mark one case overdue under its row lock, if it still is; 1 if it was marked."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=pk)
+        due = case.stage_due()
+        if case.overdue or due is None or due >= now or not case.is_open:
+            return 0
+        detail = transitions.mark_overdue(case, due=due)
+        case.save(update_fields=["overdue", "escalated", "updated_at"])
+        _record(case, action="overdue", by=None, from_state=case.status, at=now, detail=detail)
+        notify(
+            _people_over(case, Role.SUPERVISOR),
+            kind=Notification.Kind.OVERDUE,
+            case=case,
+            message=_("Case %s is overdue") % case.number,
+        )
+        return 1
 
 
 def cases_warn_due_soon(*, now: datetime | None = None) -> int:
