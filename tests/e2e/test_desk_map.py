@@ -1,5 +1,5 @@
 """The map of open cases in headless Chromium: the seeded cases appear as markers or clusters,
-a popup links to the case, and a case change (the "gridcity:case" DOM event) reloads the view
+a popup links to the case, and a case change (the "desk:case" DOM event) reloads the view
 once no popup is open.
 
 The same Chromium as tests/e2e/test_home_map.py, on its small city near Shenzhen.
@@ -114,7 +114,7 @@ def test_the_dispatcher_sees_the_open_cases_clustered_and_a_change_reloads_them(
     # (a reload would close it), within the page's throttle of changes.
     loads = browser.execute_script("return window.gridcityCaseMap.loads")
     browser.execute_script(
-        "document.dispatchEvent(new CustomEvent('gridcity:case', {detail: arguments[0]}));",
+        "document.dispatchEvent(new CustomEvent('desk:case', {detail: arguments[0]}));",
         {"number": made[1].number, "status": "dispatched", "action": "dispatch"},
     )
     time.sleep(3.5)

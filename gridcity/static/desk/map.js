@@ -1,6 +1,6 @@
 // The map of open cases: the cases in view from /desk/map/cases.geojson, clustered
 // (Leaflet.markercluster), coloured by state, overdue in red. Loads again, debounced, when the
-// view moves, the filters change or a case changes ("gridcity:case" on the document, sent for
+// view moves, the filters change or a case changes ("desk:case" on the document, sent for
 // each {"type": "case"} message of the notifications socket). A browser test reads
 // window.gridcityCaseMap (ready, loads, error, shown, truncated).
 
@@ -127,7 +127,7 @@ function start() {
   });
   // A change reloads the view at most every CHANGE_DELAY: a steady stream of changes must not
   // postpone it for ever, as a debounce would.
-  document.addEventListener("gridcity:case", () => {
+  document.addEventListener("desk:case", () => {
     if (!changed) {
       changed = setTimeout(() => {
         changed = null;
