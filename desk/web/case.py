@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import policy
@@ -123,10 +123,10 @@ def time_left(due, now) -> dict:
 
 # stage → (its deadline, the time it ended, its name)
 STAGES = [
-    ("file", "file_due", "filed_at", gettext_lazy("Filing")),
-    ("dispatch", "dispatch_due", "dispatched_at", gettext_lazy("Dispatch")),
-    ("handle", "handle_due", "handled_at", gettext_lazy("Handling")),
-    ("verify", "verify_due", "closed_at", gettext_lazy("Verification")),
+    ("file", "file_due", "filed_at", pgettext_lazy("stage", "Filing")),
+    ("dispatch", "dispatch_due", "dispatched_at", pgettext_lazy("stage", "Dispatch")),
+    ("handle", "handle_due", "handled_at", pgettext_lazy("stage", "Handling")),
+    ("verify", "verify_due", "closed_at", pgettext_lazy("stage", "Verification")),
 ]
 
 
@@ -170,7 +170,7 @@ def _timeline(case: Case, viewer) -> list[dict]:
 
 
 # Timeline steps that are no action a person takes on the page.
-STEP_LABELS = {"report": gettext_lazy("Reported"), "overdue": gettext_lazy("Marked overdue")}
+STEP_LABELS = {"report": gettext_lazy("Report"), "overdue": gettext_lazy("Marked overdue")}
 
 
 def _action_label(name: str) -> str:
