@@ -5,6 +5,7 @@ Drives Debian's /usr/bin/chromium through /usr/bin/chromedriver (as test_home_ma
 against the live server, on a small city of exact squares near Shenzhen.
 """
 
+import io
 from pathlib import Path
 
 import pytest
@@ -94,17 +95,44 @@ def serious_violations(driver) -> list[str]:
     return found
 
 
-def test_the_dispatcher_dispatches_with_d_and_enter(world, live_server, browser_factory):
+def jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 80, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_the_dispatcher_dispatches_with_d_and_enter(
+    world, live_server, browser_factory, settings, tmp_path
+):
+    from cases import services
     from cases.models import Case, Status
 
+    settings.MEDIA_ROOT = str(tmp_path)
     people, item, _other = world
-    case = reported(people, item, "file")
+    case = reported(people, item)
+    services.case_photo_add(case=case, by=people.inspector_a, data=jpeg(), stage="report")
+    case = services.case_file(case=case, by=people.dispatcher)
     driver = browser_factory()
     log_in(driver, live_server, people.dispatcher)
     open_case(driver, live_server, case)
     assert driver.find_elements(By.CSS_SELECTOR, "#case-map .leaflet-interactive")
     assert serious_violations(driver) == []
     driver.save_screenshot(str(SCREENSHOT))
+
+    # The photo enlarges in a dialog, as its display copy; Esc gives the focus back.
+    thumb = driver.find_element(By.CSS_SELECTOR, ".photo-thumb")
+    thumb.click()
+    shown = (
+        "const i = document.getElementById('photo-viewer-image');"
+        "return i.complete && i.naturalWidth"
+    )
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(shown))
+    assert "/display/" in driver.find_element(By.ID, "photo-viewer-image").get_attribute("src")
+    press(driver, Keys.ESCAPE)
+    assert not driver.find_element(By.ID, "photo-viewer").get_attribute("open")
+    assert driver.switch_to.active_element == thumb
 
     driver.find_element(By.TAG_NAME, "body").click()
     press(driver, "d")

@@ -16,18 +16,19 @@ function drawMap() {
   }
   const [lon, lat] = data.point;
   const here = L.latLng(lat, lon);
-  let bounds = L.latLngBounds(here, here);
-  if (data.grid) {
-    const grid = L.geoJSON(data.grid, {
-      style: { color: "#1f4e79", weight: 2, fillColor: "#1f4e79", fillOpacity: 0.08 },
-      interactive: false,
-    }).addTo(map);
-    bounds = grid.getBounds().extend(here);
-  }
+  const grid = data.grid
+    ? L.geoJSON(data.grid, {
+        style: { color: "#1f4e79", weight: 2, fillColor: "#1f4e79", fillOpacity: 0.08 },
+        interactive: false,
+      })
+    : null;
+  // The view first: a vector layer added to a map without one has nowhere to draw.
+  const bounds = grid ? grid.getBounds().extend(here) : L.latLngBounds(here, here);
+  map.fitBounds(bounds.pad(0.15), { maxZoom: 18 });
+  if (grid) grid.addTo(map);
   L.circleMarker(here, { radius: 8, color: "#fff", weight: 2, fillColor: "#b3261e", fillOpacity: 1 })
     .addTo(map)
     .bindTooltip(page.dataset.number);
-  map.fitBounds(bounds.pad(0.15), { maxZoom: 18 });
 }
 
 function photoViewer() {
@@ -128,7 +129,7 @@ function start() {
     drawMap();
     state.ready = true;
   } catch (error) {
-    state.error = String(error);
+    state.error = String(error) + "\n" + (error.stack || "");
     throw error;
   }
 }
