@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import policy
 from accounts.models import Department, Role
-from cases import codes, services
+from cases import services
 from cases.actions import ACTIONS, Action, actions_for
 from cases.api import serializers as s
 from cases.api.filters import CaseFilter
@@ -305,10 +305,7 @@ def _nearby(request, case: Case, may_merge: bool) -> dict:
         radius_m=settings.GRIDCITY_DUPLICATE_RADIUS_M,
         exclude=case,
     )
-    rows = [
-        {"case": c, "grid": codes.GRIDS.code(c.grid_id)}
-        for c in visible.defer("point", "description")
-    ]
+    rows = [{"case": c} for c in visible.defer("point")]
     return {"cases": rows, "hidden": hidden, "may_merge": may_merge}
 
 
