@@ -61,7 +61,31 @@ class CaseConflict(Conflict):
         answer = super().answer()
         if self.case is None:
             return answer
-        return replace(answer, extra={"status": self.case.status})
+        extra = {"status": self.case.status}
+        if (last := last_step(self.case)) is not None:
+            extra["last_step"] = last
+        return replace(answer, extra=extra)
+
+
+def last_step(case: Case) -> dict | None:
+    """The case's latest timeline step — who did what, when — for a 409's answer. Without the
+    asker at hand, a citizen is only "citizen" (市民) here, as to most readers of the API."""
+    row = (
+        CaseTransition.objects.filter(case_id=case.pk)
+        .select_related("actor")
+        .order_by("-at", "-id")
+        .first()
+    )
+    if row is None:
+        return None
+    actor = row.actor
+    if actor is None:
+        by = None
+    elif policy.is_citizen(actor):
+        by = str(Role.CITIZEN.label)
+    else:
+        by = actor.username
+    return {"action": row.action, "by": by, "at": timezone.localtime(row.at).isoformat()}
 
 
 class CaseForbidden(PermissionDenied):

@@ -50,6 +50,17 @@ ERROR_SCHEMA = {
                     "type": "string",
                     "description": "On a 409 of a case: the case's current status.",
                 },
+                "last_step": {
+                    "type": "object",
+                    "description": "On a 409 of a case: its latest step, who took it and when "
+                    "(someone else acted first); by is “citizen” (市民) for a citizen.",
+                    "properties": {
+                        "action": {"type": "string"},
+                        "by": {"type": "string", "nullable": True},
+                        "at": {"type": "string", "format": "date-time"},
+                    },
+                    "required": ["action", "by", "at"],
+                },
             },
             "required": ["code", "message"],
         }
