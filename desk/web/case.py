@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -462,6 +463,9 @@ def _succeeded(request, before: Case, spec: Action, changed: Case, wants_json: b
     if request.POST.get("next") and origin.queue:
         following = origin.next_number(request.user, before)
         target = origin.case_url(following) if following else origin.queue_url()
+    back = request.POST.get("return_to", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        target = back  # a step taken from another page (the supervisor's street) goes back there
     return HttpResponseRedirect(target, status=303)
 
 

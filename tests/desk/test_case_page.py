@@ -56,7 +56,7 @@ def test_the_department_is_offered_accept_return_and_extend_on_a_dispatched_case
     case = report(steps=["file", "dispatch"])
     page = page_of(client, people.staff, case)
     assert page.status_code == 200
-    assert offered(page) == ["accept", "return", "extend"]
+    assert offered(page) == ["accept", "return", "extend", "suspend-request"]
     # Their workbench's queues in the left column.
     assert reverse("desk-queue", args=["department", "to-accept"]) in page.content.decode()
 

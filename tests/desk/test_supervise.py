@@ -252,7 +252,7 @@ def test_the_escalate_form_posts_a_note_and_comes_back_here(client, people, repo
 
     assert f'method="post" action="{action}"' in form
     assert 'name="csrfmiddlewaretoken"' in form
-    assert f'<input type="hidden" name="next" value="{PAGE}">' in form
+    assert f'<input type="hidden" name="return_to" value="{PAGE}">' in form
     note_id = f"sv-escalate-{overdue.number}"
     assert f'<label for="{note_id}">' in form
     assert re.search(rf'<input id="{note_id}" name="note"', form)
@@ -268,10 +268,10 @@ def test_escalating_from_the_page_marks_the_case_and_comes_back(client, people, 
     client.force_login(people.supervisor)
     answer = client.post(
         reverse("desk-case-action", args=[overdue.number, "escalate"]),
-        {"note": "今天下班前处理", "next": PAGE},
+        {"note": "今天下班前处理", "return_to": PAGE},
     )
-    assert answer.status_code == 302 and answer["Location"] == PAGE
-    overdue.refresh_from_db()
+    assert answer.status_code == 303 and answer["Location"] == PAGE
+    overdue = type(overdue).objects.get(pk=overdue.pk)
     assert overdue.escalated
     assert overdue.timeline.filter(action="escalate", note="今天下班前处理").exists()
 
