@@ -23,6 +23,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection
@@ -42,6 +43,12 @@ from gridcity.models import District, Street
 POSTGRES = connection.vendor == "postgresql"
 ROUNDS = int(os.environ.get("GRIDCITY_BENCH_DESK_ROUNDS", 15))
 TARGET_MS = 200
+# GRIDCITY_BENCH_DESK_EXPLAIN=<ms>: print the plans of the queries slower than that (PostgreSQL).
+EXPLAIN_MS = (
+    float(os.environ["GRIDCITY_BENCH_DESK_EXPLAIN"])
+    if POSTGRES and os.environ.get("GRIDCITY_BENCH_DESK_EXPLAIN")
+    else None
+)
 PROJECT_URLCONF = settings.ROOT_URLCONF
 # What a browser sends: the pages are measured with their compression, as served.
 BROWSER = {"HTTP_ACCEPT_ENCODING": "gzip, deflate", "HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
@@ -133,6 +140,8 @@ def measure(client: Client, page: Page, bare_url: str) -> Result:
         with CaptureQueriesContext(connection) as bare_queries:
             _get(client, bare_url)
         result.queries, result.bare_queries = len(page_queries), len(bare_queries)
+        if EXPLAIN_MS is not None:
+            explain(page, page_queries.captured_queries)
         for _ in range(ROUNDS):
             result.times.append(_get(client, url)[1])
             result.bare.append(_get(client, bare_url)[1])
@@ -140,6 +149,21 @@ def measure(client: Client, page: Page, bare_url: str) -> Result:
         print(f"{page.persona} {url}: {failed!r}", file=sys.stderr)
         result.status = f"error ({type(failed).__name__})"
     return result
+
+
+def explain(page: Page, queries: list[dict]) -> None:
+    """The plan of each of the page's queries slower than ``EXPLAIN_MS``, run again under
+    ``EXPLAIN (ANALYZE, BUFFERS)``, on stderr: where an index is missing."""
+    slow = [q for q in queries if float(q["time"]) * 1e3 >= EXPLAIN_MS]
+    for query in slow:
+        print(
+            f"\n--- {page.persona} {page.label}: {float(query['time']) * 1e3:.1f} ms",
+            file=sys.stderr,
+        )
+        print(query["sql"], file=sys.stderr)
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
+            print("\n".join(row[0] for row in cursor.fetchall()), file=sys.stderr)
 
 
 # --- who, and which pages ------------------------------------------------------------------
@@ -173,9 +197,12 @@ def _street_bbox(street: Street) -> str:
     return ",".join(f"{v:.6f}" for v in street.geom.extent)
 
 
-def _address_word(case: Case) -> str:
-    """A word of the case's address that many cases share: its community's name."""
-    return case.community.name if case.community_id else case.address[:4]
+def _address_words(case: Case) -> tuple[str, str]:
+    """Two words of the case's address: its community's name, which thousands of cases share,
+    and its place (a lane, a market), which a few dozen do."""
+    community = case.community.name
+    place = case.address.split(community, 1)[-1].removesuffix("附近")
+    return community, place
 
 
 def personas(district: District) -> dict[str, User]:
@@ -197,13 +224,15 @@ def pages_of(people: dict[str, User]) -> list[Page]:
     street = Street.objects.get(pk=supervisor.street_id)
     bbox = f"bbox={_street_bbox(street)}"
     case = _case_of(people["dispatcher"])
+    common, rare = _address_words(case)
     pages = [
         Page("dispatcher", f"queue {q}", "desk-queue", ("dispatch", q)) for q in _q("dispatch")
     ]
     pages += [
         Page("dispatcher", "counts", "desk-counts", ("dispatch",)),
-        Page("dispatcher", "search by number", "desk-search", query=f"q={case.number}"),
-        Page("dispatcher", "search by address", "desk-search", query=f"q={_address_word(case)}"),
+        Page("dispatcher", "search by number", "desk-search", query=urlencode({"q": case.number})),
+        Page("dispatcher", "search by a community", "desk-search", query=urlencode({"q": common})),
+        Page("dispatcher", "search by a place", "desk-search", query=urlencode({"q": rare})),
         Page("dispatcher", "case page", "desk-case", (case.number,)),
         Page("dispatcher", "map of a street", "desk-map-cases", query=bbox),
     ]
@@ -229,6 +258,12 @@ def pages_of(people: dict[str, User]) -> list[Page]:
 
 def _q(workbench: str) -> list[str]:
     return WORKBENCH_QUEUES[workbench]
+
+
+def _only(pages: list[Page]) -> list[Page]:
+    """GRIDCITY_BENCH_DESK_ONLY=<words>: the pages whose persona and label hold one of them."""
+    words = os.environ.get("GRIDCITY_BENCH_DESK_ONLY", "").split(",")
+    return [p for p in pages if any(w.strip() in f"{p.persona} {p.label}" for w in words)]
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -275,7 +310,7 @@ def run():
     _settle()
     people = personas(district)
     _describe(people, total)
-    pages = pages_of(people)
+    pages = _only(pages_of(people))
     bare_pk = Case.objects.filter(district=district).order_by("pk").values_list("pk", flat=True)[0]
     bare_url = f"/bench/bare-case/?pk={bare_pk}"
     # DEBUG off as in production: no query log on every cursor, no template debug data.
