@@ -317,7 +317,8 @@ def run():
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False), _quiet("axes", "django.request"):
         clients = _clients(people)
         results = [measure(clients[p.persona], p, bare_url) for p in pages]
-    yield f"desk pages ({total:,} cases, {ROUNDS} rounds each, times in ms)"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    yield f"desk pages ({total:,} cases, {ROUNDS} rounds each, times in ms; load average {load})"
     yield from HEADER
     for result in results:
         yield result.row()
