@@ -94,12 +94,17 @@ class Result:
     def row(self) -> str:
         who = f"{self.page.persona} {self.page.label}"
         if self.status != "ok":
-            return f"| {who} | | | | | | {self.status} |"
+            return f"| {who} | | | | | | | {self.status} |"
         median, p95 = statistics.median(self.times), _p95(self.times)
         bare = statistics.median(self.bare)
-        verdict = "OK" if median < TARGET_MS else f"SLOW (≥ {TARGET_MS} ms)"
+        if median < TARGET_MS:
+            verdict = "OK"
+        elif min(self.times) < TARGET_MS:
+            verdict = f"OK at best ({min(self.times):.0f} ms), not the median"
+        else:
+            verdict = f"SLOW (≥ {TARGET_MS} ms)"
         return (
-            f"| {who} | {median:.1f} | {p95:.1f} | {self.queries} | "
+            f"| {who} | {median:.1f} | {p95:.1f} | {min(self.times):.1f} | {self.queries} | "
             f"{bare:.1f} ({self.bare_queries}) | {median / bare:.1f} | {verdict} |"
         )
 
@@ -135,10 +140,13 @@ def measure(client: Client, page: Page, bare_url: str) -> Result:
             result.status = "missing (404)" if status == 404 else f"answered {status}"
             return result
         _get(client, bare_url)
-        with CaptureQueriesContext(connection) as page_queries:
-            _get(client, url)
-        with CaptureQueriesContext(connection) as bare_queries:
-            _get(client, bare_url)
+        # The code books' freshness check (a query per book a second, not per request) is
+        # left out of the count: on a loaded machine it fell into some pages and not others.
+        with override_settings(GRIDCITY_CODEBOOK_CHECK_SECONDS=3600):
+            with CaptureQueriesContext(connection) as page_queries:
+                _get(client, url)
+            with CaptureQueriesContext(connection) as bare_queries:
+                _get(client, bare_url)
         result.queries, result.bare_queries = len(page_queries), len(bare_queries)
         if EXPLAIN_MS is not None:
             explain(page, page_queries.captured_queries)
@@ -269,8 +277,9 @@ def _only(pages: list[Page]) -> list[Page]:
 # --- the run -------------------------------------------------------------------------------
 
 HEADER = [
-    "| page | server ms (median) | p95 | queries | bare view ms (queries) | ratio | verdict |",
-    "|---|---|---|---|---|---|---|",
+    "| page | server ms (median) | p95 | best | queries | bare view ms (queries) | ratio "
+    "| verdict |",
+    "|---|---|---|---|---|---|---|---|",
 ]
 
 
