@@ -165,6 +165,9 @@ OPEN_STATES = [
     Status.SUSPENDED,
 ]
 FINAL_STATES = [Status.REJECTED, Status.CLOSED, Status.CANCELLED]
+# Open with a running clock: what the workbenches' overdue and escalated queues hold
+# (``cases.selectors.RUNNING``), and the condition of the partial indexes that serve them.
+RUNNING_STATES = [s for s in OPEN_STATES if s != Status.SUSPENDED]
 # Where a case may be suspended (挂账) from: once filed and until handled.
 SUSPENDABLE = [Status.FILED, Status.DISPATCHED, Status.RETURNED, Status.HANDLING]
 # The deadline each state waits on (``Case.stage_due``): what the overdue sweep compares.
@@ -288,6 +291,20 @@ class Case(models.Model):
                 fields=["handle_due"],
                 name="cases_open_handle_due",
                 condition=Q(status__in=["dispatched", "handling"]),
+            ),
+            # The overdue and escalated (督办) queues: a few thousand open cases among a
+            # year's millions, listed oldest first and counted on every workbench page.
+            # Without them PostgreSQL walks ``created_at`` from the oldest case and filters
+            # hundreds of thousands of closed ones (docs/cases.md, "Indexes").
+            models.Index(
+                fields=["created_at"],
+                name="cases_open_overdue",
+                condition=Q(overdue=True, status__in=RUNNING_STATES),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="cases_open_escalated",
+                condition=Q(escalated=True, status__in=RUNNING_STATES),
             ),
         ]
 
