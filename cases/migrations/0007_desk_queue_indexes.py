@@ -9,7 +9,7 @@ RUNNING = ["reported", "filed", "dispatched", "returned", "handling", "handled",
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0005_photo_unprocessed_index"),
+        ("cases", "0006_extension_kind_suspension"),
     ]
 
     operations = [
