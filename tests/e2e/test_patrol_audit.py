@@ -30,6 +30,7 @@ from tests.factories import make_people, make_small_city, make_user
 from tests.patrol.routes import route
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+log_in = login  # the name other browser tests import from here
 
 pytestmark = BROWSER_MARKS
 
