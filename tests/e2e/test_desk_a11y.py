@@ -13,7 +13,6 @@ import pytest
 
 pytest.importorskip("selenium")
 
-from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
@@ -31,6 +30,7 @@ from tests.e2e.browser import (
     login,
     screenshot,
     severe,
+    skip_unless_served,
 )
 
 pytestmark = BROWSER_MARKS
@@ -121,17 +121,6 @@ def page_url(page: Page, cases) -> str:
     args = (cases[page.case_arg].number,) if page.case_arg else page.args
     path = reverse(page.url_name, args=args)
     return f"{path}?{page.query}" if page.query else path
-
-
-def skip_unless_served(path: str, user) -> None:
-    """A URL whose view still answers 404 to its own person is a page to come."""
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    status = client.get(path).status_code
-    if status == 404:
-        pytest.skip(f"{path} answers 404: the page is not built yet")
-    assert status == 200, f"{path} answered {status} to the person who uses it"
 
 
 def wait_ready(driver, page: Page) -> None:
