@@ -53,11 +53,11 @@ def world(people):
 
 @pytest.fixture
 def photo(tmp_path):
-    """A phone-sized JPEG, as a camera would give it."""
+    """A JPEG as a phone's camera gives it: larger than the pages send (they make it smaller)."""
     from PIL import Image
 
     out = io.BytesIO()
-    Image.new("RGB", (1600, 1200), (96, 120, 140)).save(out, "JPEG", quality=85)
+    Image.new("RGB", (3000, 2000), (96, 120, 140)).save(out, "JPEG", quality=85)
     path = tmp_path / "manhole.jpg"
     path.write_bytes(out.getvalue())
     return path
@@ -153,7 +153,11 @@ def report_on_phone(driver, item, photo, description: str) -> None:
     driver.find_element(By.ID, "report-send").click()
 
 
-def verify_on_phone(driver, number: str, *, passed: bool, note: str = "", photo=None) -> None:
+def verify_on_phone(
+    driver, number: str, *, passed: bool, then: str, note: str = "", photo=None
+) -> None:
+    """Check the task on the phone and send the result; wait until the server has it (the case
+    is ``then``) and the phone's outbox is empty."""
     driver.execute_script("location.hash = arguments[0]", f"#task/{number}")
     form = WebDriverWait(driver, WAIT).until(
         lambda d: d.find_element(By.CSS_SELECTOR, f'.verify-form[data-number="{number}"]')
@@ -171,6 +175,7 @@ def verify_on_phone(driver, number: str, *, passed: bool, note: str = "", photo=
             )
         )
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_server(number, then)
     WebDriverWait(driver, WAIT).until(lambda d: outbox_count(d) == "0")
 
 
@@ -249,9 +254,17 @@ def attach_after_photo(driver, photo) -> None:
     if not inputs:
         pytest.skip("the handling form has no photo upload yet (desk/_photo_upload.html)")
     inputs[0].send_keys(str(photo))
-    WebDriverWait(driver, WAIT).until(
-        lambda d: details.find_elements(By.CSS_SELECTOR, "[data-state=done], .is-done")
-    )
+    try:
+        WebDriverWait(driver, WAIT).until(
+            lambda d: details.find_elements(By.CSS_SELECTOR, "[data-photo-list] [data-state=done]")
+        )
+    except TimeoutException:
+        pytest.fail(f"the after-photo was not sent within {WAIT} s; console: {console(driver)}")
+    [row] = details.find_elements(By.CSS_SELECTOR, "[data-photo-list] [data-state=done]")
+    # Made smaller in the browser before it was sent: the longest side is at most 2048 px.
+    assert row.get_attribute("data-resized"), "the photo was sent as the camera made it"
+    width, height = map(int, row.get_attribute("data-resized").split("x"))
+    assert max(width, height) <= 2048
 
 
 def handle_with_photo(driver, live_server, number: str, photo, note: str) -> None:
@@ -337,7 +350,7 @@ def test_one_case_from_an_offline_report_to_closed_through_the_pages(
     # 网格员: the task is on the phone; passed, with a photo: closed.
     open_phone(phone, live_server)
     assert phone.find_element(By.CSS_SELECTOR, f'.m-task[data-number="{number}"]')
-    verify_on_phone(phone, number, passed=True, photo=photo)
+    verify_on_phone(phone, number, passed=True, then="closed", photo=photo)
     case = on_server(number, "closed", [*steps, "verify"])
     assert case.resolution == "resolved"
     assert CasePhoto.objects.filter(case=case, stage="verify").count() == 1
@@ -372,7 +385,7 @@ def test_a_failed_check_sends_the_case_back_to_the_department_until_it_passes(
 
     # 网格员: the check fails, with the reason: back to the department (返工).
     phone = inspector_phone(browser_factory, live_server, people.inspector_a, centre.x, centre.y)
-    verify_on_phone(phone, number, passed=False, note="井盖仍然松动")
+    verify_on_phone(phone, number, passed=False, then="dispatched", note="井盖仍然松动")
     case = on_server(number, "dispatched", steps := [*steps, "verify"])
     assert case.rework_count == 1
 
@@ -395,6 +408,6 @@ def test_a_failed_check_sends_the_case_back_to_the_department_until_it_passes(
     by_button(desk, "request-verify")
     wait_status(desk, "verifying")
     open_phone(phone, live_server)
-    verify_on_phone(phone, number, passed=True, photo=photo)
+    verify_on_phone(phone, number, passed=True, then="closed", photo=photo)
     case = on_server(number, "closed", [*steps, "request-verify", "verify"])
     assert case.rework_count == 1
