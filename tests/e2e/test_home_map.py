@@ -1,13 +1,10 @@
 """The home page in headless Chromium: the layers load, a click locates, the search selects.
 
-Drives Debian's /usr/bin/chromium through /usr/bin/chromedriver (no download by Selenium
-Manager) against the live server, on a small city of exact squares near Shenzhen.
+Drives Chromium as tests/e2e/browser.py starts it against the live server, on a small city of
+exact squares near Shenzhen.
 """
 
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -16,93 +13,29 @@ pytest.importorskip("selenium")
 from django.contrib.gis.geos import Point
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.e2e import browser as chromium
+from tests.e2e.browser import BROWSER_MARKS, WAIT, screenshot
 from tests.factories import SmallCity, make_small_city
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOT = Path("/tmp/gridcity-home.png")
-PHONE_SCREENSHOT = Path("/tmp/gridcity-home-phone.png")
-LOCATE_SCREENSHOT = Path("/tmp/gridcity-home-locate.png")
+# Other browser tests took these from this module before tests/e2e/browser.py held them.
+CHROMIUM, CHROMEDRIVER = chromium.CHROMIUM, chromium.CHROMEDRIVER
+browser_factory, browser = chromium.browser_factory, chromium.browser
 
 ORIGIN = (113.80, 22.60)
 SIZE = 0.04
-WAIT = 20
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason=f"browser tests need {CHROMIUM} and {CHROMEDRIVER} "
-        "(Debian packages chromium and chromium-driver)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def city(transactional_db) -> SmallCity:
     """4 streets, 16 communities, 144 square grids; the live server runs in another thread."""
     return make_small_city(code="440306", origin=ORIGIN, size=SIZE)
-
-
-def _make_driver(width: int, height: int, profile: str) -> webdriver.Chrome:
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--window-size={width},{height}",
-        f"--user-data-dir={profile}",
-        "--lang=zh-CN",
-    ):
-        options.add_argument(arg)
-    # The interface's first language: Simplified Chinese.
-    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
-    return driver
-
-
-@pytest.fixture
-def browser_factory():
-    """Start Chromium at a window size; each with a fresh profile, all closed at the end."""
-    started: list[tuple[webdriver.Chrome, str]] = []
-
-    def start(width: int = 1280, height: int = 900, *, phone: bool = False) -> webdriver.Chrome:
-        profile = tempfile.mkdtemp(prefix="gridcity-chromium-")
-        driver = _make_driver(max(width, 500), height, profile)
-        started.append((driver, profile))
-        if phone:
-            # A desktop window is at least 500 px wide; a phone's viewport comes from emulation.
-            driver.execute_cdp_cmd(
-                "Emulation.setDeviceMetricsOverride",
-                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
-            )
-            driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
-        return driver
-
-    yield start
-    for driver, profile in started:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def browser(browser_factory) -> webdriver.Chrome:
-    return browser_factory()
 
 
 def open_home(driver: webdriver.Chrome, live_server) -> None:
@@ -188,7 +121,7 @@ def test_home_loads_every_layer(city, live_server, browser):
     assert browser.find_element(By.ID, "grid-search").is_enabled()
     labels = browser.find_elements(By.CSS_SELECTOR, ".gc-label-street")
     assert sorted(label.text for label in labels) == [f"测试{i}街道" for i in range(1, 5)]
-    browser.save_screenshot(str(SCREENSHOT))
+    screenshot(browser, "home-desktop")
 
 
 def test_click_locates_the_grid_under_the_pointer(city, live_server, browser):
@@ -221,7 +154,7 @@ def test_click_locates_the_grid_under_the_pointer(city, live_server, browser):
     WebDriverWait(browser, WAIT).until(
         lambda d: "1" in d.find_element(By.ID, "locate-checkpoints").text
     )
-    browser.save_screenshot(str(LOCATE_SCREENSHOT))
+    screenshot(browser, "home-locate")
 
 
 def test_search_by_code_selects_the_grid(city, live_server, browser):
@@ -318,7 +251,7 @@ def test_phone_layout_map_on_top_panel_below(city, live_server, browser_factory)
         lambda d: d.find_element(By.ID, "locate-result").is_displayed()
     )
     phone.find_element(By.ID, "panel-toggle").click()
-    phone.save_screenshot(str(PHONE_SCREENSHOT))
+    screenshot(phone, "home-phone")
 
 
 def test_a_layer_that_fails_to_load_says_so_and_retry_recovers(city, live_server, browser):

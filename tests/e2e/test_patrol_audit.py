@@ -1,50 +1,38 @@
 """The patrol audit page in headless Chromium: a supervisor picks an inspector of their street,
 sees the shift's track and checkpoints drawn, and plays the shift back with the slider.
 
-Drives Debian's /usr/bin/chromium through /usr/bin/chromedriver (as test_home_map does)
-against the live server, on a small city of exact squares near Shenzhen.
+Drives Chromium as tests/e2e/browser.py starts it against the live server, on the small city
+of exact squares near Shenzhen that test_home_map draws.
 """
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 pytest.importorskip("selenium")
 
-from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.test import Client
 from django.utils import timezone
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e import test_home_map as home
+from tests.e2e.browser import (
+    BROWSER_MARKS,
+    WAIT,
+    login,
+    screenshot,
+)
+from tests.e2e.test_home_map import ORIGIN, SIZE
 from tests.factories import make_people, make_small_city, make_user
 from tests.patrol.routes import route
 
-# The same Chromium, started the same way, on the same small city near Shenzhen.
-CHROMIUM, CHROMEDRIVER, ORIGIN, SIZE = home.CHROMIUM, home.CHROMEDRIVER, home.ORIGIN, home.SIZE
-browser_factory = home.browser_factory
-browser = home.browser
-
-SCREENSHOT = Path("/tmp/audit.png")
-PHONE_SCREENSHOT = Path("/tmp/audit-phone.png")
-PHONE_TOP_SCREENSHOT = Path("/tmp/audit-phone-top.png")
-WAIT = 20
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+log_in = login  # the name other browser tests import from here
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason=f"browser tests need {CHROMIUM} and {CHROMEDRIVER} "
-        "(Debian packages chromium and chromium-driver)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -96,20 +84,6 @@ def patrolled(transactional_db):
     return people, Shift.objects.get(pk=shift_id), fixes
 
 
-def log_in(driver, live_server, user) -> None:
-    """The browser gets the session of ``user`` (the log-in form has its own tests)."""
-    client = Client()
-    client.force_login(user)
-    driver.get(f"{live_server.url}/healthz")
-    driver.add_cookie(
-        {
-            "name": settings.SESSION_COOKIE_NAME,
-            "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "path": "/",
-        }
-    )
-
-
 def open_audit(driver, live_server, people, shift) -> None:
     day = timezone.localtime(shift.started_at).date().isoformat()
     driver.get(f"{live_server.url}/patrol/audit/?date={day}")
@@ -144,7 +118,7 @@ def test_a_supervisor_sees_the_track_checkpoints_and_plays_the_shift_back(
     patrolled, live_server, browser
 ):
     people, shift, fixes = patrolled
-    log_in(browser, live_server, people.supervisor)
+    login(browser, live_server, people.supervisor)
     open_audit(browser, live_server, people, shift)
 
     # Every inspector of the street, the one who did not patrol marked short.
@@ -215,13 +189,13 @@ def test_a_supervisor_sees_the_track_checkpoints_and_plays_the_shift_back(
     WebDriverWait(browser, WAIT).until(lambda d: popup.text)  # shown once it has faded in
     # 40 s there and the fixes inside the radius on the way in and out: 1:20 of the 3:00.
     assert "菜市场" in popup.text and "停留 1:20" in popup.text and "要求 3:00" in popup.text
-    browser.save_screenshot(str(SCREENSHOT))
+    screenshot(browser, "audit-desktop")
 
 
 def test_the_audit_page_works_on_a_phone(patrolled, live_server, browser_factory):
     people, shift, _fixes = patrolled
     phone = browser_factory(390, 844, phone=True)
-    log_in(phone, live_server, people.supervisor)
+    login(phone, live_server, people.supervisor)
     day = timezone.localtime(shift.started_at).date().isoformat()
     phone.get(
         f"{live_server.url}/patrol/audit/?date={day}"
@@ -235,14 +209,14 @@ def test_the_audit_page_works_on_a_phone(patrolled, live_server, browser_factory
     # Nothing wider than the screen: the page scrolls down, never sideways.
     assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
     assert svg_paths(phone, ".audit-track") == 1
-    phone.save_screenshot(str(PHONE_TOP_SCREENSHOT))
+    screenshot(phone, "audit-phone-top")
     phone.execute_script("document.getElementById('audit-map').scrollIntoView()")
-    phone.save_screenshot(str(PHONE_SCREENSHOT))
+    screenshot(phone, "audit-phone")
 
 
 def test_the_command_centre_gets_the_not_allowed_page(patrolled, live_server, browser):
     people, _shift, _fixes = patrolled
-    log_in(browser, live_server, people.dispatcher)
+    login(browser, live_server, people.dispatcher)
 
     browser.get(f"{live_server.url}/patrol/audit/")
 
@@ -259,7 +233,7 @@ def test_the_track_is_not_drawn_across_a_recorded_break(patrolled, live_server, 
     people, shift, fixes = patrolled
     middle = TrackPoint.objects.filter(shift=shift).order_by("t")[len(fixes) // 2]
     TrackPoint.objects.filter(pk=middle.pk).update(segment_start=True)
-    log_in(browser, live_server, people.supervisor)
+    login(browser, live_server, people.supervisor)
     open_audit(browser, live_server, people, shift)
 
     buttons = browser.find_elements(By.CSS_SELECTOR, ".inspector-button")
