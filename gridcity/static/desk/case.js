@@ -96,11 +96,6 @@ function onKey(event) {
     return;
   }
   if (typing(event.target)) return;
-  if (event.key === "?") {
-    document.getElementById("case-keys").showModal();
-    event.preventDefault();
-    return;
-  }
   const key = event.key.toLowerCase();
   if (key === "n") {
     const next = document.getElementById("next-case");
@@ -121,8 +116,6 @@ function start() {
   try {
     photoViewer();
     document.addEventListener("keydown", onKey);
-    const help = document.getElementById("keys-open");
-    if (help) help.addEventListener("click", () => document.getElementById("case-keys").showModal());
     // A form re-rendered with an error: its first wrong field has the focus.
     const invalid = document.querySelector("details.case-action[open] [aria-invalid='true']");
     if (invalid) invalid.focus();
