@@ -23,7 +23,15 @@ from accounts import policy
 from accounts.models import User
 from accounts.selectors import granted_hierarchy_ids, scope_prefix
 from cases import codes
-from cases.models import OPEN_STATES, Case, CaseExtension, ExtensionDecision, Item, Status
+from cases.models import (
+    OPEN_STATES,
+    Case,
+    CaseExtension,
+    Confirmation,
+    ExtensionDecision,
+    Item,
+    Status,
+)
 from gridcity.models import Street, WorkGrid
 
 
@@ -64,6 +72,7 @@ LIST_FIELDS = [
     "overdue",
     "escalated",
     "rework_count",
+    "confirmation",  # 核实 (the to-file queue's rows say 核实中 / 属实 / 不属实)
     "created_at",
     "updated_at",
     "reporter_id",
@@ -97,7 +106,12 @@ def cases_waiting_for(user: User) -> QuerySet[Case]:
     """我的待办: the cases that need this person's hand now."""
     cases = cases_visible_to(user)
     if policy.is_inspector(user):
-        return cases.filter(status=Status.VERIFYING, verifier=user)
+        # 核查 of a handled case, and 核实 of a reported one (index cases_confirm_waiting).
+        return cases.filter(
+            Q(status=Status.VERIFYING)
+            | Q(status=Status.REPORTED, confirmation=Confirmation.REQUESTED),
+            verifier=user,
+        )
     if policy.is_department_staff(user):
         return cases.filter(
             status__in=[Status.DISPATCHED, Status.HANDLING], department_id=user.department_id

@@ -309,6 +309,12 @@ class VerifyInputSerializer(NoteInputSerializer):
     passed = serializers.BooleanField()
 
 
+class ConfirmInputSerializer(NoteInputSerializer):
+    """核实: whether the reported problem is there on site; a note says why when it is not."""
+
+    found = serializers.BooleanField(help_text="true: 属实, the problem is there")
+
+
 class ExtendInputSerializer(NoteInputSerializer):
     amount = serializers.IntegerField(min_value=1, max_value=1000)
     unit = serializers.ChoiceField(choices=TimeUnit.choices)
