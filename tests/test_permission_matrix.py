@@ -49,6 +49,7 @@ def case_at(p, state: str) -> str:
     case = services.case_report(by=p.inspector_a, item=item, lon=centre.x, lat=centre.y).case
     path = {
         "reported": [],
+        "confirming": ["confirm_request"],
         "filed": ["file"],
         "dispatched": ["file", "dispatch"],
         "returned": ["file", "dispatch", "return"],
@@ -160,6 +161,12 @@ MATRIX = {
         {"GET": {**dict.fromkeys(PERSONAS, 404), "anonymous": 401}},
     ),
     "case-file": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    # 核实: the command centre asks, the grid's inspector answers; the case stays reported.
+    "case-confirm-request": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    "case-confirm": (
+        numbered("confirming"),
+        {"POST": acting(["inspector_a", "admin"], CASE_SEERS)},
+    ),
     "case-reject": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
     # The reporter (inspector A) may withdraw an unfiled report.
     "case-cancel": (numbered("reported"), {"POST": acting([*CENTRE, "inspector_a"], CASE_SEERS)}),
@@ -263,6 +270,7 @@ QUERY = {
     "case-handle": {"note": "matrix"},
     "case-suspend": {"note": "matrix"},
     "case-verify": {"passed": True},
+    "case-confirm": {"found": True},
     "case-rate": {"rating": 5},
     "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
     "patrol-shift-list": {"client_uuid": "5e2f6c1e-3b8e-4a53-9d1e-6f0c9d1a2b3c"},
