@@ -93,7 +93,11 @@ def _extendable(case: Case) -> bool:
 
 
 def _confirmable(case: Case) -> bool:
-    return case.status == Status.REPORTED and case.confirmation != Confirmation.REQUESTED
+    return (
+        case.status == Status.REPORTED
+        and case.source not in services.CONFIRMED_BY_SOURCE
+        and case.confirmation != Confirmation.REQUESTED
+    )
 
 
 def _confirming(case: Case) -> bool:

@@ -305,11 +305,13 @@ class Case(models.Model):
                 name="cases_open_handle_due",
                 condition=Q(status__in=["dispatched", "handling"]),
             ),
-            # An inspector's 核实 tasks: few rows, read on every visit of the phone page.
+            # What waits for an inspector on site (their phone's task list): 核查 of a handled
+            # case, 核实 of a report. Few rows of a year's table, read on every visit; the
+            # condition is the one cases.selectors.cases_waiting_for asks.
             models.Index(
-                fields=["verifier", "confirm_requested_at"],
-                name="cases_confirm_waiting",
-                condition=Q(status="reported", confirmation="requested"),
+                fields=["verifier"],
+                name="cases_waiting_on_site",
+                condition=Q(status="verifying") | Q(status="reported", confirmation="requested"),
             ),
         ]
 

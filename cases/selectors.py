@@ -106,7 +106,7 @@ def cases_waiting_for(user: User) -> QuerySet[Case]:
     """我的待办: the cases that need this person's hand now."""
     cases = cases_visible_to(user)
     if policy.is_inspector(user):
-        # 核查 of a handled case, and 核实 of a reported one (index cases_confirm_waiting).
+        # 核查 of a handled case, and 核实 of a reported one (index cases_waiting_on_site).
         return cases.filter(
             Q(status=Status.VERIFYING)
             | Q(status=Status.REPORTED, confirmation=Confirmation.REQUESTED),

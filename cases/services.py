@@ -74,6 +74,9 @@ class CaseInvalid(FieldInvalid):
 
 # --- who may do what (the rules are accounts.policy's; these raise its refusals) ---------------
 
+# Reports that need no 核实: an inspector reported what they saw on site themselves.
+CONFIRMED_BY_SOURCE = frozenset({Source.INSPECTOR})
+
 # The states in which a department may ask for more time (延期).
 EXTENDABLE = [Status.DISPATCHED, Status.HANDLING]
 
@@ -551,6 +554,12 @@ def case_confirm_request(*, case: Case, by: User, note: str = "") -> Case:
     _command_centre(by, locked)
     if locked.status != Status.REPORTED:
         raise _refuse(locked, "confirm-request")
+    if locked.source in CONFIRMED_BY_SOURCE:
+        raise CaseConflict(
+            locked,
+            _("An inspector reported this on site: it needs no confirmation."),
+            code="seen_on_site",
+        )
     if locked.confirmation == Confirmation.REQUESTED:
         raise CaseConflict(
             locked, _("A confirmation on site is already asked for."), code="already_requested"

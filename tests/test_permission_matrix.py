@@ -46,9 +46,12 @@ def case_at(p, state: str) -> str:
         ownership=Ownership.OWNER,
     )
     centre = p.grid_a.geom.point_on_surface
-    case = services.case_report(by=p.inspector_a, item=item, lon=centre.x, lat=centre.y).case
+    # 核实 is asked of what a citizen reported, not of what an inspector saw on site.
+    reporter = p.citizen if state in ("citizen-reported", "confirming") else p.inspector_a
+    case = services.case_report(by=reporter, item=item, lon=centre.x, lat=centre.y).case
     path = {
         "reported": [],
+        "citizen-reported": [],
         "confirming": ["confirm_request"],
         "filed": ["file"],
         "dispatched": ["file", "dispatch"],
@@ -162,10 +165,13 @@ MATRIX = {
     ),
     "case-file": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
     # 核实: the command centre asks, the grid's inspector answers; the case stays reported.
-    "case-confirm-request": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    "case-confirm-request": (
+        numbered("citizen-reported"),
+        {"POST": acting(CENTRE, [*CASE_SEERS, "citizen"])},
+    ),
     "case-confirm": (
         numbered("confirming"),
-        {"POST": acting(["inspector_a", "admin"], CASE_SEERS)},
+        {"POST": acting(["inspector_a", "admin"], [*CASE_SEERS, "citizen"])},
     ),
     "case-reject": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
     # The reporter (inspector A) may withdraw an unfiled report.

@@ -74,6 +74,16 @@ def test_a_filed_case_is_not_asked_about(people, report):
     assert refused.value.answer().code == "invalid_state"
 
 
+def test_what_an_inspector_reported_on_site_needs_no_confirmation(people, taxonomy):
+    lon, lat = centre(people.grid_a)
+    seen = services.case_report(by=people.inspector_a, item=taxonomy.event, lon=lon, lat=lat).case
+
+    assert "confirm-request" not in {a.name for a in actions.actions_for(people.dispatcher, seen)}
+    with pytest.raises(services.CaseConflict) as refused:
+        services.case_confirm_request(case=seen, by=people.dispatcher)
+    assert refused.value.answer().code == "seen_on_site"
+
+
 def test_one_request_is_open_at_a_time(people, asked):
     with pytest.raises(services.CaseConflict) as refused:
         services.case_confirm_request(case=asked, by=people.dispatcher)
