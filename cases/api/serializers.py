@@ -231,6 +231,8 @@ class CaseDetailSerializer(CaseListSerializer):
             "verifier",
             "suspended_from",
             "resolution",
+            "confirmation",
+            "confirm_requested_at",
             "master",
             "file_due",
             "dispatch_due",

@@ -190,10 +190,13 @@ def test_the_api_asks_and_answers_and_a_second_answer_is_409(client, people, tax
     asked = act(client, people.dispatcher, number, "confirm-request", note="请核实")
     assert asked.status_code == 200, asked.content
     assert asked.json()["status"] == "reported"
+    assert asked.json()["confirmation"] == "requested"
+    assert asked.json()["verifier"] == people.inspector_a.username
     not_found = act(client, people.inspector_a, number, "confirm", found=False)
     assert not_found.status_code == 400 and "note" in not_found.json()["error"]["fields"]
     found = act(client, people.inspector_a, number, "confirm", found=True, note="属实")
     assert found.status_code == 200, found.content
+    assert (found.json()["status"], found.json()["confirmation"]) == ("reported", "found")
     again = act(client, people.inspector_a, number, "confirm", found=True)
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "not_requested"
