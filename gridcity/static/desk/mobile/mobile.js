@@ -1,7 +1,7 @@
 // The inspector's phone page: views, photos, position, item picker, and the outbox.
 //
-// Every report, confirmation (核实) and verification (核查) is first written to the outbox (IndexedDB, in this browser)
-// with the client ids the server uses to recognise a retry, then sent from there: at once when
+// Every report, confirmation (核实) and verification (核查) is first written to the outbox
+// (IndexedDB, in this browser) with the client ids the server uses to recognise a retry, then sent from there: at once when
 // the network is up, else when it returns (the `online` event, the next page load, a periodic
 // retry, Background Sync where the browser has it). The API is idempotent by those ids, so an
 // entry sent twice is still one case with one set of photos.
@@ -180,9 +180,15 @@ async function sendVerification(entry) {
 // 核实: the report's photos first (the inspector who confirms may add them while it is
 // reported), then the answer. A 409 because it was answered already (by this phone, its
 // answer lost) or the case has moved on (filed, rejected) means there is nothing left to do.
+// A case filed meanwhile refuses the photos with a 403 (they are no longer the inspector's
+// to add): the answer is sent all the same, and its 409 says so.
 async function sendConfirmation(entry) {
   try {
-    await sendPhotos(entry, 'report');
+    try {
+      await sendPhotos(entry, 'report');
+    } catch (error) {
+      if (!(error instanceof Refused && error.status === 403)) throw error;
+    }
     await call(`${casesUrl}${encodeURIComponent(entry.number)}/confirm/`, { json: entry.body });
   } catch (error) {
     if (error instanceof Refused && error.status === 409 && error.code !== 'busy') {
