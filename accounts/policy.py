@@ -341,9 +341,20 @@ def may_watch_cases(user) -> bool:
     return _active(user) and (_superuser(user) or _role(user) in APPROVERS)
 
 
+# The workbenches of the back office (desk/), where the map of open cases lives too.
+DESK_WORKBENCHES = ("dispatch", "department", "supervise")
+
+
+def may_use_desk(user) -> bool:
+    """Whoever has a back-office workbench (command centre, department, supervisor) opens the
+    desk's shared pages, such as the map of open cases; what they see on them is their scope."""
+    return any(may_use_workbench(user, name) for name in DESK_WORKBENCHES)
+
+
 # What templates may ask by name: ``{% if user|may:"audit_patrols" %}``.
 PAGE_RULES = {
     "audit_patrols": may_audit_patrols,
     "watch_live": may_watch_live,
+    "use_desk": may_use_desk,
     **{f"{name}_desk": (lambda u, name=name: may_use_workbench(u, name)) for name in WORKBENCHES},
 }

@@ -18,7 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from accounts import policy
 from cases import services, transitions
 from cases.api import serializers as s
-from cases.models import Case, Confirmation, ExtensionDecision, Resolution, Status
+from cases.models import (
+    Case,
+    CaseExtension,
+    Confirmation,
+    ExtensionDecision,
+    RequestKind,
+    Resolution,
+    Status,
+)
 
 
 @dataclass(frozen=True)
@@ -69,11 +77,33 @@ def _may_cancel(user, case) -> bool:
     ) or policy.may_command(user, case)
 
 
-def _pending_extension(case: Case) -> bool:
+def _pending_kind(case: Case) -> str | None:
+    """The kind of the department's request waiting on the case (延期 or 挂账), or None.
+
+    A page that lists or shows cases reads it once (``cases.selectors.with_pending_request``
+    annotates ``pending_request_kind``); otherwise it is asked here.
+    """
+    if hasattr(case, "pending_request_kind"):
+        return case.pending_request_kind or None
     pending = getattr(case, "pending_extension", None)
-    if pending is not None:  # read once by the page (cases.selectors.case_for_page)
-        return bool(pending)
-    return case.extensions.filter(decision=ExtensionDecision.PENDING).exists()
+    if isinstance(pending, CaseExtension):
+        return pending.kind if pending.decision == ExtensionDecision.PENDING else None
+    if pending is not None and not pending:  # read once by the page: nothing waits
+        return None
+    return (
+        case.extensions.filter(decision=ExtensionDecision.PENDING)
+        .values_list("kind", flat=True)
+        .first()
+    )
+
+
+def _pending_extension(case: Case) -> bool:
+    """Any request waits (one at a time per case, whatever its kind)."""
+    return _pending_kind(case) is not None
+
+
+def _pending_of(kind: str) -> Callable[[Case], bool]:
+    return lambda case: _pending_kind(case) == kind
 
 
 def _rateable(case: Case) -> bool:
@@ -212,6 +242,15 @@ ACTIONS: dict[str, Action] = {
             fields=("amount", "unit", "note"),
         ),  # 延期申请
         Action(
+            "suspend-request",
+            _("Ask for suspension"),
+            s.NoteInputSerializer,
+            lambda c, u, d: services.case_suspend_request(case=c, by=u, note=d["note"]),
+            policy.may_handle,
+            applies=_extendable,
+            note_required=True,
+        ),  # 挂账申请
+        Action(
             "extend-approve",
             _("Approve extension"),
             s.NoteInputSerializer,
@@ -219,7 +258,7 @@ ACTIONS: dict[str, Action] = {
                 case=c, by=u, approve=True, note=d["note"]
             ),
             policy.may_approve,
-            applies=_pending_extension,
+            applies=_pending_of(RequestKind.EXTENSION),
         ),
         Action(
             "extend-deny",
@@ -229,7 +268,28 @@ ACTIONS: dict[str, Action] = {
                 case=c, by=u, approve=False, note=d["note"]
             ),
             policy.may_approve,
-            applies=_pending_extension,
+            applies=_pending_of(RequestKind.EXTENSION),
+            danger=True,
+        ),
+        Action(
+            "suspend-approve",
+            _("Approve suspension"),
+            s.NoteInputSerializer,
+            lambda c, u, d: services.case_suspension_decide(
+                case=c, by=u, approve=True, note=d["note"]
+            ),
+            policy.may_approve,
+            applies=_pending_of(RequestKind.SUSPENSION),
+        ),
+        Action(
+            "suspend-deny",
+            _("Deny suspension"),
+            s.NoteInputSerializer,
+            lambda c, u, d: services.case_suspension_decide(
+                case=c, by=u, approve=False, note=d["note"]
+            ),
+            policy.may_approve,
+            applies=_pending_of(RequestKind.SUSPENSION),
             danger=True,
         ),
         Action(

@@ -335,6 +335,7 @@ class CaseTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CaseExtensionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "case",
+        "kind",
         "amount",
         "unit",
         "decision",
@@ -343,7 +344,7 @@ class CaseExtensionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "decided_by",
         "decided_at",
     ]
-    list_filter = ["decision", "unit"]
+    list_filter = ["kind", "decision", "unit"]
     search_fields = ["case__number", "requested_by__username"]
     list_select_related = ["case", "requested_by", "decided_by"]
     ordering = ["-requested_at"]

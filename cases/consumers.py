@@ -11,6 +11,7 @@ from accounts.ws import (
     user_group,
 )
 from cases import notify
+from cases.selectors import streets_watched_by
 from gridcity.consumers import StrictJsonConsumer
 
 # CLOSE_UNAUTHENTICATED (4401): 4000–4999 are the application's own (RFC 6455 §7.4.2); 4401
@@ -21,6 +22,11 @@ _MAX_ID = 2**63 - 1
 
 
 notification_mark_read = database_sync_to_async(notify.notification_mark_read)
+
+
+@database_sync_to_async
+def case_watch_groups(user) -> list[str]:
+    return notify.watch_groups(streets_watched_by(user))
 
 
 class NotificationConsumer(StrictJsonConsumer):
@@ -37,6 +43,15 @@ class NotificationConsumer(StrictJsonConsumer):
     nested deeper than 64 levels, NaN, a lone surrogate, a NUL) is answered with ``{"type":
     "error", "code": "invalid_json", "message": ...}`` and changes nothing. The inbox API stays
     the record: a push missed while offline is found there.
+
+    A browser (a socket opened with the session) of a person who watches cases
+    (``policy.may_watch_cases``: dispatchers, supervisors, administrators) also joins the
+    groups of the streets, granted grids or whole district their scope holds, and department
+    staff their department's group (``cases.selectors.streets_watched_by``): each change of such
+    a case arrives as ``{"type": "case", "case": {"number", "status", "action", "street",
+    "grid", "department", "overdue", "escalated", "at"}}`` (``cases.notify.case_changed``), and
+    the workbench refreshes what it shows. A handheld's token socket does not: its app syncs
+    by ``updated_since``, and a district's every change is no traffic for a phone.
     """
 
     group: str | None = None
@@ -49,6 +64,8 @@ class NotificationConsumer(StrictJsonConsumer):
         self.groups_joined = [user_group(user.pk)]
         if token := self.scope.get("auth_token"):
             self.groups_joined.append(token_group(token.token_key))
+        else:
+            self.groups_joined += await case_watch_groups(user)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         self.group = self.groups_joined[0]
@@ -76,6 +93,10 @@ class NotificationConsumer(StrictJsonConsumer):
             )
             if read_at is not None:
                 await self.send_json({"type": "read", "id": pk, "read_at": read_at.isoformat()})
+
+    async def case(self, event):
+        """A ``{"type": "case"}`` group message: a case in the person's watch changed."""
+        await self.send_json({"type": "case", "case": event["case"]})
 
     async def notification(self, event):
         """A ``{"type": "notification"}`` group message from ``cases.notify``."""

@@ -431,14 +431,27 @@ class ExtensionDecision(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")  # the case left the stage before a decision
 
 
+class RequestKind(models.TextChoices):
+    EXTENSION = "extension", _("Extension")  # 延期申请: more time to handle
+    SUSPENSION = "suspension", _("Suspension")  # 挂账申请: put the case on hold
+
+
 class CaseExtension(models.Model):
-    """延期: a department asks for more time to handle a case; an approver decides."""
+    """A department's request an approver decides: 延期 (more time to handle the case) or 挂账
+    (put it on hold). One request of either kind waits per case at a time.
+
+    A suspension asks for no time: its ``amount`` is null and its ``unit`` empty (a stored 0
+    would be an amount of time that nobody asked for, and one the approval must never apply).
+    """
 
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, related_name="extensions", verbose_name=_("case")
     )
-    amount = models.PositiveSmallIntegerField(_("extra time"))
-    unit = models.CharField(_("unit"), max_length=12, choices=TimeUnit)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=RequestKind, default=RequestKind.EXTENSION
+    )
+    amount = models.PositiveSmallIntegerField(_("extra time"), null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=12, choices=TimeUnit, blank=True)
     reason = models.TextField(_("reason"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -456,14 +469,22 @@ class CaseExtension(models.Model):
 
     class Meta:
         ordering = ["case_id", "requested_at"]
-        verbose_name = _("extension")
-        verbose_name_plural = _("extensions")
+        verbose_name = _("extension or suspension request")
+        verbose_name_plural = _("extension and suspension requests")
         constraints = [
             models.UniqueConstraint(
                 fields=["case"],
                 condition=Q(decision="pending"),
                 name="cases_one_pending_extension",
-            )
+            ),
+            # An extension names its time; a suspension names none.
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="extension", amount__gt=0) & ~Q(unit="")
+                    | Q(kind="suspension", amount__isnull=True, unit="")
+                ),
+                name="cases_request_time_by_kind",
+            ),
         ]
 
 
@@ -546,6 +567,8 @@ class Notification(models.Model):
         OVERDUE = "overdue", _("Overdue, escalated")
         EXTENSION = "extension", _("Extension requested")
         EXTENSION_DECIDED = "extension_decided", _("Extension decided")
+        SUSPENSION = "suspension", _("Suspension requested")
+        SUSPENSION_DECIDED = "suspension_decided", _("Suspension decided")
         CLOSED = "closed", _("Case closed")
 
     user = models.ForeignKey(

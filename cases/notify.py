@@ -13,9 +13,16 @@ The worker delivers each row once (:func:`outbox_deliver` claims it first, so a 
 concurrent delivery sends nothing twice); a failure is tried again after 1, 2, 4 … minutes (at
 most an hour apart) by the periodic :func:`outbox_drain`, until ``GRIDCITY_NOTIFY_MAX_ATTEMPTS``
 tries have failed and it is given up (kept, with its last error, for the admin).
+
+Each change of a case also goes live, after commit, to the sockets of the people who watch its
+street, district or department (:func:`case_changed`, called where the timeline row is written).
 """
 
+import asyncio
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
@@ -195,3 +202,156 @@ def notifications_mark_all_read(*, user_id: int) -> int:
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+# --- live case events ------------------------------------------------------------------------
+# Every change of a case (each timeline row, ``services._record``) goes, after commit, to the
+# sockets of the people who watch it: one channel-layer group per street, per grid granted by
+# hand, per department, and one for the whole district. Who joins which is
+# ``cases.selectors.streets_watched_by``; the consumer joins them on connect. The payload holds
+# codes, never names or people: enough for a page to know what to refresh, and no more than
+# every watcher of the street may know.
+
+CASES_ALL = "cases.all"
+# A sweep (the overdue mark over thousands of cases) sends at most this many events when it
+# ends, newest last, gathered in one event loop rather than one round trip each; a page that
+# watches sees enough changes to refresh itself, and the queues' counts are read afresh then.
+SWEEP_EVENTS_CAP = 200
+_SEND_CHUNK = 100
+
+_sweep_events: ContextVar[list | None] = ContextVar("gridcity_sweep_events", default=None)
+
+
+def street_group(street_id: int) -> str:
+    return f"cases.street.{street_id}"
+
+
+def grid_group(grid_id: int) -> str:
+    return f"cases.grid.{grid_id}"
+
+
+def department_group(department_id: int) -> str:
+    return f"cases.department.{department_id}"
+
+
+def watch_groups(watched) -> list[str]:
+    """The groups a socket joins for a ``cases.selectors.Watched``."""
+    if watched.everything:
+        return [CASES_ALL]
+    groups = [street_group(pk) for pk in watched.streets]
+    groups += [grid_group(pk) for pk in watched.grids]
+    if watched.department:
+        groups.append(department_group(watched.department))
+    return groups
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """A case as it stood when a timeline row was written: ids now, codes when sent."""
+
+    number: str
+    status: str
+    action: str
+    street_id: int | None
+    grid_id: int | None
+    department_id: int | None
+    overdue: bool
+    escalated: bool
+    at: datetime
+
+    def groups(self) -> list[str]:
+        groups = [CASES_ALL]
+        if self.street_id:
+            groups.append(street_group(self.street_id))
+        if self.grid_id:
+            groups.append(grid_group(self.grid_id))
+        if self.department_id:
+            groups.append(department_group(self.department_id))
+        return groups
+
+    def payload(self) -> dict:
+        from cases import codes
+
+        return {
+            "number": self.number,
+            "status": self.status,
+            "action": self.action,
+            "street": codes.STREETS.code(self.street_id),
+            "grid": codes.GRIDS.code(self.grid_id),
+            "department": codes.DEPARTMENTS.code(self.department_id),
+            "overdue": self.overdue,
+            "escalated": self.escalated,
+            "at": self.at.isoformat(),
+        }
+
+
+def case_changed(case, *, action: str, at: datetime) -> None:
+    """Called where a timeline row is written, inside its transaction: the change goes to its
+    watchers once the transaction commits, and never if it rolls back."""
+    event = CaseEvent(
+        number=case.number,
+        status=case.status,
+        action=action,
+        street_id=case.street_id,
+        grid_id=case.grid_id,
+        department_id=case.department_id,
+        overdue=case.overdue,
+        escalated=case.escalated,
+        at=at,
+    )
+    transaction.on_commit(lambda: _case_committed(event))
+
+
+def _case_committed(event: CaseEvent) -> None:
+    held = _sweep_events.get()
+    if held is not None:
+        held.append(event)
+        return
+    case_events_send([event])
+
+
+@contextmanager
+def case_events_batched():
+    """Within it, committed case events are held and sent together when it ends (at most
+    ``SWEEP_EVENTS_CAP``, the last ones): for sweeps that change thousands of cases."""
+    held: list[CaseEvent] = []
+    token = _sweep_events.set(held)
+    try:
+        yield held
+    finally:
+        _sweep_events.reset(token)
+        if len(held) > SWEEP_EVENTS_CAP:
+            log.info("sweep changed %s cases; sending the last %s", len(held), SWEEP_EVENTS_CAP)
+        case_events_send(held[-SWEEP_EVENTS_CAP:])
+
+
+def case_events_send(events: list[CaseEvent]) -> None:
+    """Send each event to its groups, all in one event loop; a channel layer that is down or
+    refuses is logged, never raised (the pages read the cases afresh on their next load)."""
+    if not events:
+        return
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        messages = [
+            (group, {"type": "case", "case": event.payload()})
+            for event in events
+            for group in event.groups()
+        ]
+        async_to_sync(_send_all)(layer, messages)
+    except Exception:
+        log.warning("live case events not sent (%s)", len(events), exc_info=True)
+
+
+async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
+    failed = 0
+    for start in range(0, len(messages), _SEND_CHUNK):
+        chunk = messages[start : start + _SEND_CHUNK]
+        results = await asyncio.gather(
+            *(layer.group_send(group, message) for group, message in chunk),
+            return_exceptions=True,
+        )
+        failed += sum(isinstance(result, Exception) for result in results)
+    if failed:
+        log.warning("%s of %s live case messages failed", failed, len(messages))

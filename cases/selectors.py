@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
-from django.db.models import Exists, F, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +27,7 @@ from cases.models import (
     OPEN_STATES,
     Case,
     CaseExtension,
+    CaseTransition,
     Confirmation,
     ExtensionDecision,
     Item,
@@ -57,6 +58,44 @@ def case_scope_rule(user: User) -> Q | None:
     if streets:
         rule |= Q(street_id__in=sorted(set(streets)))
     return rule
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Whose changes a person's notifications socket carries (``cases.notify``'s groups):
+    every case, the cases of some streets and of some grids granted outside them, and the
+    cases of one department."""
+
+    everything: bool = False
+    streets: tuple[int, ...] = ()
+    grids: tuple[int, ...] = ()
+    department: int | None = None
+
+
+def streets_watched_by(user: User) -> Watched:
+    """The streets (and lone granted grids) whose case changes ``user`` watches live.
+
+    The scope of ``case_scope_rule`` for the people who ``policy.may_watch_cases``: the whole
+    district, or their street or district by code plus the streets and grids granted by hand
+    (a granted grid only when its street is not watched already: a socket in two groups would
+    get each change twice). Department staff watch their department's cases. The cases a
+    person reported or verifies reach them as notifications, not here. Three queries at most.
+    """
+    if not policy.is_signed_in(user):
+        return Watched()
+    if not policy.may_watch_cases(user):
+        department = user.department_id if policy.is_department_staff(user) else None
+        return Watched(department=department)
+    if policy.sees_whole_district(user):
+        return Watched(everything=True)
+    grids, streets = granted_hierarchy_ids(user)
+    if prefix := scope_prefix(user):
+        streets += Street.objects.filter(code__startswith=prefix).values_list("id", flat=True)
+    streets = sorted(set(streets))
+    if grids:
+        grids = WorkGrid.objects.filter(pk__in=grids).exclude(community__street_id__in=streets)
+        grids = sorted(grids.values_list("id", flat=True))
+    return Watched(streets=tuple(streets), grids=tuple(grids))
 
 
 # What a list row shows: the case's own columns. The codes and names of what it points at come
@@ -543,3 +582,46 @@ def cases_search(user: User, q: str, now: datetime | None = None) -> SearchFound
             ]
         )
     return found
+
+
+# --- what a department reads beside its queues ----------------------------------------------
+
+
+def with_pending_request(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases with ``pending_request_kind``: the kind of the department's request waiting on
+    each (延期 ``extension``, 挂账 ``suspension``) or None, read in the same query, so a page
+    offering the approvers' actions (``cases.actions``) asks nothing per case."""
+    return cases.annotate(
+        pending_request_kind=Subquery(
+            CaseExtension.objects.filter(
+                case=OuterRef("pk"), decision=ExtensionDecision.PENDING
+            ).values("kind")[:1]
+        )
+    )
+
+
+def rework_reasons(cases) -> dict[int, CaseTransition]:
+    """返工 reason: for each case (or case id) that was sent back, its latest failed
+    verification (核查不通过: the note, who, when), by case id; one query for a page of cases.
+    A case never sent back has no entry."""
+    ids = [getattr(case, "pk", case) for case in cases]
+    if not ids:
+        return {}
+    failed = Q(action="verify", from_state=Status.VERIFYING, to_state=Status.DISPATCHED)
+    latest = (
+        CaseTransition.objects.filter(failed, case_id=OuterRef("case_id"))
+        .order_by("-at", "-id")
+        .values("id")[:1]
+    )
+    rows = (
+        CaseTransition.objects.filter(failed, case_id__in=ids, id=Subquery(latest))
+        .select_related("actor")
+        .order_by()
+    )
+    return {row.case_id: row for row in rows}
+
+
+def cases_due_today(user: User, now: datetime | None = None) -> QuerySet[Case]:
+    """A department's warning list (今日到期): its cases being handled whose handling deadline
+    has passed or falls before the end of today in Asia/Shanghai, soonest first."""
+    return cases_in_queue(user, "due-today", now).order_by("handle_due", "id")

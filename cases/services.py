@@ -38,12 +38,13 @@ from cases.models import (
     ExtensionDecision,
     Item,
     Notification,
+    RequestKind,
     Resolution,
     Source,
     Stage,
     Status,
 )
-from cases.notify import notify
+from cases.notify import case_changed, case_events_batched, notify
 from gridcity import coords
 from gridcity.errors import Conflict, ErrorAnswer, FieldInvalid
 from gridcity.locate import grid_at
@@ -160,7 +161,8 @@ def _refuse(case: Case, action: str) -> CaseConflict:
 
 
 def _record(case, *, action, by, from_state, note="", where=None, detail=None, at=None):
-    return CaseTransition.objects.create(
+    """Write the timeline row; after commit the change goes live to its watchers."""
+    row = CaseTransition.objects.create(
         case=case,
         action=action,
         from_state=from_state,
@@ -171,6 +173,8 @@ def _record(case, *, action, by, from_state, note="", where=None, detail=None, a
         location=where.point() if where else None,
         detail=detail or {},
     )
+    case_changed(case, action=action, at=row.at)
+    return row
 
 
 def _step(
@@ -197,6 +201,8 @@ def _step(
     except TransitionNotAllowed:
         raise _refuse(locked, action) from None
     locked.save()
+    if before in EXTENDABLE and locked.status not in EXTENDABLE:
+        _requests_settle(locked, by=by, now=now)
     _record(
         locked,
         action=action,
@@ -660,7 +666,8 @@ def case_close(*, case: Case, by: User, note: str = "") -> Case:
 
 @transaction.atomic
 def case_suspend(*, case: Case, by: User, note: str) -> Case:
-    """挂账: put on hold with the approver's word (waiting for a court, a season, funds)."""
+    """挂账: put on hold with the approver's word (waiting for a court, a season, funds). A
+    department's waiting suspension request is answered by it (approved)."""
     return _plain_step(case, "suspend", by=by, check=_approver, note=note, note_required=True)
 
 
@@ -732,24 +739,27 @@ def case_rate(*, case: Case, by: User, rating: int, note: str = "") -> Case:
 # --- extension and escalation (no change of state, one timeline row each) -----------------
 
 
-@transaction.atomic
-def case_extend(*, case: Case, by: User, amount: int, unit: str, note: str) -> Case:
-    """延期 requested: the department asks for more time; an approver decides."""
-    if not note.strip():
-        raise CaseInvalid("note", _("Say why: a note is required for this step."))
-    if amount <= 0:
-        raise CaseInvalid("amount", _("Ask for a positive amount of time."))
-    locked = _lock(case)
+def _request_open(
+    locked: Case, *, by: User, kind: str, note: str, amount=None, unit: str = ""
+) -> CaseExtension:
+    """A department's request (延期 or 挂账) on a locked case, checked and written: the
+    department's, while it holds the case, and only when no other request waits."""
+    action = "extend" if kind == RequestKind.EXTENSION else "suspend-request"
     _department(by, locked)
     if locked.status not in EXTENDABLE:
-        raise _refuse(locked, "extend")
-    if locked.extensions.filter(decision=ExtensionDecision.PENDING).exists():
-        raise CaseConflict(
-            locked, _("An extension request is already waiting."), code="extension_pending"
+        raise _refuse(locked, action)
+    waiting = locked.extensions.filter(decision=ExtensionDecision.PENDING).first()
+    if waiting is not None:
+        message = (
+            _("An extension request is already waiting.")
+            if waiting.kind == RequestKind.EXTENSION
+            else _("A suspension request is already waiting.")
         )
+        raise CaseConflict(locked, message, code="extension_pending")
     now = timezone.now()
-    CaseExtension.objects.create(
+    request = CaseExtension.objects.create(
         case=locked,
+        kind=kind,
         amount=amount,
         unit=unit,
         reason=note,
@@ -758,15 +768,26 @@ def case_extend(*, case: Case, by: User, amount: int, unit: str, note: str) -> C
         due_before=locked.handle_due,
     )
     locked.save(update_fields=["updated_at"])
+    detail = {"amount": amount, "unit": unit} if kind == RequestKind.EXTENSION else {}
     _record(
-        locked,
-        action="extend",
-        by=by,
-        from_state=locked.status,
-        note=note,
-        at=now,
-        detail={"amount": amount, "unit": unit},
+        locked, action=action, by=by, from_state=locked.status, note=note, at=now, detail=detail
     )
+    return request
+
+
+def _note_given(note: str) -> None:
+    if not note.strip():
+        raise CaseInvalid("note", _("Say why: a note is required for this step."))
+
+
+@transaction.atomic
+def case_extend(*, case: Case, by: User, amount: int, unit: str, note: str) -> Case:
+    """延期 requested: the department asks for more time; an approver decides."""
+    _note_given(note)
+    if amount <= 0:
+        raise CaseInvalid("amount", _("Ask for a positive amount of time."))
+    locked = _lock(case)
+    _request_open(locked, by=by, kind=RequestKind.EXTENSION, note=note, amount=amount, unit=unit)
     notify(
         _people_over(locked, Role.DISPATCHER, Role.SUPERVISOR),
         kind=Notification.Kind.EXTENSION,
@@ -777,17 +798,47 @@ def case_extend(*, case: Case, by: User, amount: int, unit: str, note: str) -> C
 
 
 @transaction.atomic
+def case_suspend_request(*, case: Case, by: User, note: str) -> Case:
+    """挂账申请: the department asks for the case to be put on hold (waiting for a court, a
+    season, funds), saying why; an approver decides (:func:`case_suspension_decide`). Only
+    while the department holds the case (dispatched or handling), one request at a time."""
+    _note_given(note)
+    locked = _lock(case)
+    _request_open(locked, by=by, kind=RequestKind.SUSPENSION, note=note)
+    notify(
+        _people_over(locked, Role.DISPATCHER, Role.SUPERVISOR),
+        kind=Notification.Kind.SUSPENSION,
+        case=locked,
+        message=_("Suspension requested for %s") % locked.number,
+    )
+    return locked
+
+
+def _request_pending(locked: Case, kind: str, action: str) -> CaseExtension:
+    """The request of ``kind`` waiting on a locked case (locked too), or the 409 saying so."""
+    request = (
+        locked.extensions.select_for_update()
+        .filter(decision=ExtensionDecision.PENDING, kind=kind)
+        .first()
+    )
+    if request is None:
+        if kind == RequestKind.EXTENSION:
+            raise CaseConflict(locked, _("No extension request is waiting."), code="no_extension")
+        raise CaseConflict(
+            locked, _("No suspension request is waiting."), code="no_suspension_request"
+        )
+    if locked.status not in EXTENDABLE:
+        raise _refuse(locked, action)
+    return request
+
+
+@transaction.atomic
 def case_extension_decide(*, case: Case, by: User, approve: bool, note: str = "") -> Case:
     """Approve (the handling deadline moves on by the time asked) or deny an extension."""
     locked = _lock(case)
     _approver(by, locked)
-    request = (
-        locked.extensions.select_for_update().filter(decision=ExtensionDecision.PENDING).first()
-    )
-    if request is None:
-        raise CaseConflict(locked, _("No extension request is waiting."), code="no_extension")
-    if locked.status not in EXTENDABLE:
-        raise _refuse(locked, "extend-approve" if approve else "extend-deny")
+    action = "extend-approve" if approve else "extend-deny"
+    request = _request_pending(locked, RequestKind.EXTENSION, action)
     now = timezone.now()
     request.decision = ExtensionDecision.APPROVED if approve else ExtensionDecision.DENIED
     request.decided_by, request.decided_at = by, now
@@ -801,7 +852,7 @@ def case_extension_decide(*, case: Case, by: User, approve: bool, note: str = ""
     locked.save()
     _record(
         locked,
-        action="extend-approve" if approve else "extend-deny",
+        action=action,
         by=by,
         from_state=locked.status,
         note=note,
@@ -816,6 +867,49 @@ def case_extension_decide(*, case: Case, by: User, approve: bool, note: str = ""
         % locked.number,
     )
     return locked
+
+
+@transaction.atomic
+def case_suspension_decide(*, case: Case, by: User, approve: bool, note: str = "") -> Case:
+    """Decide a department's 挂账 request. Approved, the approver suspends the case as
+    :func:`case_suspend` does (the timeline row of the decision is the move to suspended);
+    denied, the case stays where it is and the department goes on."""
+    locked = _lock(case)
+    _approver(by, locked)
+    action = "suspend-approve" if approve else "suspend-deny"
+    request = _request_pending(locked, RequestKind.SUSPENSION, action)
+    now = timezone.now()
+    before = locked.status
+    request.decision = ExtensionDecision.APPROVED if approve else ExtensionDecision.DENIED
+    request.decided_by, request.decided_at = by, now
+    detail = {"request": request.pk, "requested_by": request.requested_by.username}
+    if approve:
+        detail |= transitions.advance(locked, "suspend", at=now)
+    request.save()
+    locked.save()
+    _record(locked, action=action, by=by, from_state=before, note=note, at=now, detail=detail)
+    notify(
+        [request.requested_by_id],
+        kind=Notification.Kind.SUSPENSION_DECIDED,
+        case=locked,
+        message=(_("Suspension approved for %s") if approve else _("Suspension denied for %s"))
+        % locked.number,
+    )
+    return locked
+
+
+def _requests_settle(case: Case, *, by: User | None, now: datetime) -> None:
+    """The requests left waiting when a step moves the case on. Suspended by an approver, a
+    waiting suspension request is answered (approved by that step); leaving the department's
+    hands (handled, returned), every waiting request is withdrawn: a later rework must not
+    revive a request made about another round of work."""
+    pending = CaseExtension.objects.filter(case=case, decision=ExtensionDecision.PENDING)
+    if case.status == Status.SUSPENDED:
+        pending.filter(kind=RequestKind.SUSPENSION).update(
+            decision=ExtensionDecision.APPROVED, decided_by=by, decided_at=now
+        )
+    elif case.status not in EXTENDABLE:
+        pending.update(decision=ExtensionDecision.WITHDRAWN, decided_at=now)
 
 
 @transaction.atomic
@@ -861,23 +955,31 @@ def cases_mark_overdue(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     marked = 0
-    for pk in cases_overdue(now).values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            case = Case.objects.select_for_update().get(pk=pk)
-            due = case.stage_due()
-            if case.overdue or due is None or due >= now or not case.is_open:
-                continue
-            detail = transitions.mark_overdue(case, due=due)
-            case.save(update_fields=["overdue", "escalated", "updated_at"])
-            _record(case, action="overdue", by=None, from_state=case.status, at=now, detail=detail)
-            notify(
-                _people_over(case, Role.SUPERVISOR),
-                kind=Notification.Kind.OVERDUE,
-                case=case,
-                message=_("Case %s is overdue") % case.number,
-            )
-            marked += 1
+    # Thousands of cases may pass due at once (after an outage, a holiday's end): their live
+    # events go out together, capped, when the sweep ends.
+    with case_events_batched():
+        for pk in cases_overdue(now).values_list("pk", flat=True).iterator():
+            marked += _overdue_mark(pk, now)
     return marked
+
+
+def _overdue_mark(pk: int, now: datetime) -> int:
+    """Mark one case overdue under its row lock, if it still is; 1 if it was marked."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=pk)
+        due = case.stage_due()
+        if case.overdue or due is None or due >= now or not case.is_open:
+            return 0
+        detail = transitions.mark_overdue(case, due=due)
+        case.save(update_fields=["overdue", "escalated", "updated_at"])
+        _record(case, action="overdue", by=None, from_state=case.status, at=now, detail=detail)
+        notify(
+            _people_over(case, Role.SUPERVISOR),
+            kind=Notification.Kind.OVERDUE,
+            case=case,
+            message=_("Case %s is overdue") % case.number,
+        )
+        return 1
 
 
 def cases_warn_due_soon(*, now: datetime | None = None) -> int:

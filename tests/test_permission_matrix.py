@@ -58,14 +58,17 @@ def case_at(p, state: str) -> str:
         "returned": ["file", "dispatch", "return"],
         "handling": ["file", "dispatch", "accept"],
         "extension": ["file", "dispatch", "accept", "extend"],
+        "suspension-asked": ["file", "dispatch", "accept", "suspend_request"],
         "handled": ["file", "dispatch", "accept", "handle"],
         "verifying": ["file", "dispatch", "accept", "handle", "request_verify"],
         "suspended": ["file", "dispatch", "suspend"],
         "closed": ["file", "dispatch", "accept", "handle", "close"],
     }[state]
     for step in path:
-        by = p.staff if step in ("accept", "handle", "return", "extend") else p.dispatcher
-        kwargs = {"note": "matrix"} if step in ("handle", "return", "suspend") else {}
+        department = ("accept", "handle", "return", "extend", "suspend_request")
+        by = p.staff if step in department else p.dispatcher
+        noted = ("handle", "return", "suspend", "suspend_request")
+        kwargs = {"note": "matrix"} if step in noted else {}
         if step == "extend":
             kwargs = {"amount": 1, "unit": "work_days", "note": "matrix"}
         case = getattr(services, f"case_{step}")(case=case, by=by, **kwargs)
@@ -193,6 +196,9 @@ MATRIX = {
     "case-extend": (numbered("handling"), {"POST": acting(DEPARTMENT)}),
     "case-extend-approve": (numbered("extension"), {"POST": acting(APPROVERS)}),
     "case-extend-deny": (numbered("extension"), {"POST": acting(APPROVERS)}),
+    "case-suspend-request": (numbered("handling"), {"POST": acting(DEPARTMENT)}),
+    "case-suspend-approve": (numbered("suspension-asked"), {"POST": acting(APPROVERS)}),
+    "case-suspend-deny": (numbered("suspension-asked"), {"POST": acting(APPROVERS)}),
     "case-escalate": (numbered("dispatched"), {"POST": acting(APPROVERS)}),
     # Only the reporter (inspector A) rates; an administrator may not speak for them.
     "case-rate": (numbered("closed"), {"POST": acting(["inspector_a"])}),
@@ -275,6 +281,7 @@ QUERY = {
     "case-return": {"note": "matrix"},
     "case-handle": {"note": "matrix"},
     "case-suspend": {"note": "matrix"},
+    "case-suspend-request": {"note": "matrix"},
     "case-verify": {"passed": True},
     "case-confirm": {"found": True},
     "case-rate": {"rating": 5},
@@ -357,6 +364,13 @@ PAGES = {
         "citizen": 403,
         "inspector_a": 403,
         "inspector_b": 403,
+    },
+    # The department's warning list: its own workbench's people, and administrators.
+    "desk-department-today": {
+        **dict.fromkeys(PERSONAS, 403),
+        "anonymous": 302,
+        "staff": 200,
+        "admin": 200,
     },
 }
 

@@ -260,7 +260,13 @@ class CaseDetailSerializer(CaseListSerializer):
         if not pending:
             return None
         e = pending[0]
-        return {"amount": e.amount, "unit": e.unit, "reason": e.reason, "at": e.requested_at}
+        return {
+            "kind": e.kind,
+            "amount": e.amount,
+            "unit": e.unit,
+            "reason": e.reason,
+            "at": e.requested_at,
+        }
 
 
 class CaseCreatedSerializer(CaseDetailSerializer):

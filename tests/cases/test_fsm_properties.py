@@ -84,6 +84,10 @@ EDGES: dict[str, set[tuple[str, str]]] = {
     "extend": {(s, s) for s in EXTENDABLE},
     "extend-approve": {(s, s) for s in EXTENDABLE},
     "extend-deny": {(s, s) for s in EXTENDABLE},
+    # 挂账申请: asked while the department holds the case; approved, the approver suspends it.
+    "suspend-request": {(s, s) for s in EXTENDABLE},
+    "suspend-approve": {(s, S.SUSPENDED) for s in EXTENDABLE},
+    "suspend-deny": {(s, s) for s in EXTENDABLE},
     "escalate": {(s, s) for s in OPEN_NOT_HELD},
 }
 TIMELINE_ACTION = {"verify-pass": "verify", "verify-fail": "verify"}
@@ -100,6 +104,14 @@ WEIGHT = {
     ),
     **dict.fromkeys(["verify-pass", "verify-fail", "extend"], 3),
     **dict.fromkeys(["extend-approve", "extend-deny"], 8),  # offered only when one is pending
+    **dict.fromkeys(["suspend-approve", "suspend-deny"], 8),
+}
+# The approver's steps that decide a waiting request, by the kind of request they decide.
+DECIDES = {
+    "extend-approve": "extension",
+    "extend-deny": "extension",
+    "suspend-approve": "suspension",
+    "suspend-deny": "suspension",
 }
 COMMAND_CENTRE = ("dispatcher", "dispatcher", "admin")
 DEPARTMENT = ("staff", "staff", "admin")
@@ -118,12 +130,15 @@ HANDS = {
     "accept": DEPARTMENT,
     "handle": DEPARTMENT,
     "extend": DEPARTMENT,
+    "suspend-request": DEPARTMENT,
     "verify-pass": ("inspector", "inspector", "supervisor", "admin"),
     "verify-fail": ("inspector", "inspector", "supervisor", "admin"),
     "suspend": APPROVERS,
     "resume": APPROVERS,
     "extend-approve": APPROVERS,
     "extend-deny": APPROVERS,
+    "suspend-approve": APPROVERS,
+    "suspend-deny": APPROVERS,
     "escalate": APPROVERS,
 }
 NOTES = st.sampled_from(["现场已处置", "", "不符合立案条件", "   ", "note"])
@@ -390,6 +405,13 @@ class CaseWorkflow(RuleBasedStateMachine):
             "extend-deny": lambda: services.case_extension_decide(
                 case=case, by=by, approve=False, note=note
             ),
+            "suspend-request": lambda: services.case_suspend_request(case=case, by=by, note=note),
+            "suspend-approve": lambda: services.case_suspension_decide(
+                case=case, by=by, approve=True, note=note
+            ),
+            "suspend-deny": lambda: services.case_suspension_decide(
+                case=case, by=by, approve=False, note=note
+            ),
             "escalate": lambda: services.case_escalate(case=case, by=by, note=note),
         }
         self.ledger.act(case.pk, action, by, calls[action], note=note)
@@ -399,8 +421,8 @@ class CaseWorkflow(RuleBasedStateMachine):
         """An action the diagram allows from the case's state, by someone likely to try it."""
         case = Case.objects.get(pk=data.draw(st.sampled_from(self.pks), label="case"))
         allowed = [a for a, edges in EDGES.items() if any(f == case.status for f, _ in edges)]
-        if not case.extensions.filter(decision="pending").exists():
-            allowed = [a for a in allowed if a not in ("extend-approve", "extend-deny")]
+        waiting = case.extensions.filter(decision="pending").values_list("kind", flat=True)
+        allowed = [a for a in allowed if a not in DECIDES or DECIDES[a] in waiting]
         weighted = [a for a in allowed for _ in range(WEIGHT[a])]
         action = data.draw(st.sampled_from(weighted or list(EDGES)), label="action")
         hand = data.draw(st.sampled_from(HANDS[action]), label="by")

@@ -85,6 +85,7 @@ def test_actions_offered_are_exactly_what_the_person_may_do_in_this_state(people
         "accept",
         "return",
         "extend",
+        "suspend-request",
     ]
     assert "escalate" in [a.name for a in actions_for(people.supervisor, dispatched)]
     assert actions_for(people.other_supervisor, dispatched) == []
