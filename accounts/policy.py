@@ -37,6 +37,8 @@ APPROVERS = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 HANDLERS = frozenset({Role.STAFF})
 # Who checks a handled case on the spot (核查): the grid's inspector, or a supervisor.
 VERIFIERS = frozenset({Role.INSPECTOR, Role.SUPERVISOR})
+# Who confirms a reported problem on site (核实) before it is filed: the grid's inspector.
+CONFIRMERS = frozenset({Role.INSPECTOR})
 # Who may add photos while a case is reported or filed (the report's own evidence).
 REPORT_PHOTOGRAPHERS = frozenset(
     {Role.INSPECTOR, Role.CITIZEN, Role.HOTLINE, Role.SUPERVISOR, Role.DISPATCHER}
@@ -253,8 +255,19 @@ def may_verify(user, case) -> bool:
     return _may(user, case, VERIFIERS, _inspects_or_oversees)
 
 
+def may_confirm(user, case) -> bool:
+    """核实: the inspector of the case's grid, or the one the command centre asked, answers
+    whether a reported problem is really there (属实 / 不属实)."""
+    return _may(user, case, CONFIRMERS, inspects)
+
+
+def _confirming(user, case) -> bool:
+    # The case's state is read as the plain value: accounts sits below cases.
+    return getattr(case, "status", None) == "reported" and may_confirm(user, case)
+
+
 def _reported_it_or_centre(user, case) -> bool:
-    return is_reporter(user, case) or in_command_centre(user)
+    return is_reporter(user, case) or in_command_centre(user) or _confirming(user, case)
 
 
 PHOTO_RULES = {
@@ -266,7 +279,8 @@ PHOTO_RULES = {
 
 
 def may_add_photo(user, case, stage: str) -> bool:
-    """Evidence photos: the report's by its reporter or the command centre, the handling's by
+    """Evidence photos: the report's by its reporter, the command centre or (while it is
+    reported) the inspector who confirms it on site, the handling's by
     the department, the verification's by whoever verifies."""
     roles, scope = PHOTO_RULES[stage]
     return _may(user, case, roles, scope)

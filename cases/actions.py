@@ -18,7 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from accounts import policy
 from cases import services, transitions
 from cases.api import serializers as s
-from cases.models import Case, CaseExtension, ExtensionDecision, RequestKind, Resolution, Status
+from cases.models import (
+    Case,
+    CaseExtension,
+    Confirmation,
+    ExtensionDecision,
+    RequestKind,
+    Resolution,
+    Status,
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,18 @@ def _extendable(case: Case) -> bool:
     return case.status in services.EXTENDABLE and not _pending_extension(case)
 
 
+def _confirmable(case: Case) -> bool:
+    return (
+        case.status == Status.REPORTED
+        and case.source not in services.CONFIRMED_BY_SOURCE
+        and case.confirmation != Confirmation.REQUESTED
+    )
+
+
+def _confirming(case: Case) -> bool:
+    return case.status == Status.REPORTED and case.confirmation == Confirmation.REQUESTED
+
+
 def _note(name, label, transition, may, **kw) -> Action:
     return Action(name, label, s.NoteInputSerializer, _note_call(name), may, transition, **kw)
 
@@ -131,6 +151,25 @@ ACTIONS: dict[str, Action] = {
             danger=True,
             key="x",
         ),  # 不予立案
+        Action(
+            "confirm-request",
+            _("Ask for confirmation"),
+            s.NoteInputSerializer,
+            _note_call("confirm-request"),
+            policy.may_command,
+            applies=_confirmable,
+        ),  # 请求核实
+        Action(
+            "confirm",
+            _("Confirm on site"),
+            s.ConfirmInputSerializer,
+            lambda c, u, d: services.case_confirm(
+                case=c, by=u, found=d["found"], note=d["note"], where=_where(d)
+            ),
+            policy.may_confirm,
+            applies=_confirming,
+            fields=("found", "note", "photos"),
+        ),  # 核实
         _note(
             "cancel", _("Cancel"), "cancel", _may_cancel, note_required=True, danger=True
         ),  # 作废

@@ -181,6 +181,15 @@ STAGE_DUE = {
 }
 
 
+class Confirmation(models.TextChoices):
+    """核实: whether a reported problem was found on site by the grid's inspector, before filing."""
+
+    NONE = "", _("Not asked")
+    REQUESTED = "requested", _("Confirming on site")  # 核实中
+    FOUND = "found", _("Found on site")  # 属实
+    NOT_FOUND = "not_found", _("Not found on site")  # 不属实
+
+
 class Resolution(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     DUPLICATE = "duplicate", _("Duplicate")
@@ -262,6 +271,13 @@ class Case(models.Model):
     handle_due = models.DateTimeField(_("handling due"), null=True, blank=True)
     verify_due = models.DateTimeField(_("verification due"), null=True, blank=True)
     warned_at = models.DateTimeField(_("deadline warning sent"), null=True, blank=True)
+    # 核实 (on-site confirmation of a report): kept on the case, not derived from the timeline,
+    # so that a queue row shows it without a join and "waiting for my confirmation" is one
+    # indexed condition (at most one request is open: ``confirmation == "requested"``).
+    confirmation = models.CharField(
+        _("on-site confirmation"), max_length=10, choices=Confirmation, blank=True, default=""
+    )
+    confirm_requested_at = models.DateTimeField(_("confirmation requested"), null=True, blank=True)
     overdue = models.BooleanField(_("overdue"), default=False)
     escalated = models.BooleanField(_("escalated"), default=False)  # 督办
     rework_count = models.PositiveSmallIntegerField(_("rework count"), default=0)
@@ -305,6 +321,14 @@ class Case(models.Model):
                 fields=["created_at"],
                 name="cases_open_escalated",
                 condition=Q(escalated=True, status__in=RUNNING_STATES),
+            ),
+            # What waits for an inspector on site (their phone's task list): 核查 of a handled
+            # case, 核实 of a report. Few rows of a year's table, read on every visit; the
+            # condition is the one cases.selectors.cases_waiting_for asks.
+            models.Index(
+                fields=["verifier"],
+                name="cases_waiting_on_site",
+                condition=Q(status="verifying") | Q(status="reported", confirmation="requested"),
             ),
         ]
 
@@ -554,6 +578,7 @@ class Notification(models.Model):
         DISPATCHED = "dispatched", _("New dispatch")
         RETURNED = "returned", _("Case returned")
         VERIFY = "verify", _("Verification task")
+        CONFIRM = "confirm", _("Confirmation task")  # 核实
         REWORK = "rework", _("Rework")
         DUE_SOON = "due_soon", _("Deadline approaching")
         OVERDUE = "overdue", _("Overdue, escalated")

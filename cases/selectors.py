@@ -28,6 +28,7 @@ from cases.models import (
     Case,
     CaseExtension,
     CaseTransition,
+    Confirmation,
     ExtensionDecision,
     Item,
     Status,
@@ -110,6 +111,7 @@ LIST_FIELDS = [
     "overdue",
     "escalated",
     "rework_count",
+    "confirmation",  # 核实 (the to-file queue's rows say 核实中 / 属实 / 不属实)
     "created_at",
     "updated_at",
     "reporter_id",
@@ -143,7 +145,12 @@ def cases_waiting_for(user: User) -> QuerySet[Case]:
     """我的待办: the cases that need this person's hand now."""
     cases = cases_visible_to(user)
     if policy.is_inspector(user):
-        return cases.filter(status=Status.VERIFYING, verifier=user)
+        # 核查 of a handled case, and 核实 of a reported one (index cases_waiting_on_site).
+        return cases.filter(
+            Q(status=Status.VERIFYING)
+            | Q(status=Status.REPORTED, confirmation=Confirmation.REQUESTED),
+            verifier=user,
+        )
     if policy.is_department_staff(user):
         return cases.filter(
             status__in=[Status.DISPATCHED, Status.HANDLING], department_id=user.department_id

@@ -34,6 +34,7 @@ from cases.models import (
     CaseNumberCounter,
     CasePhoto,
     CaseTransition,
+    Confirmation,
     ExtensionDecision,
     Item,
     Notification,
@@ -98,6 +99,9 @@ class CaseInvalid(FieldInvalid):
 
 # --- who may do what (the rules are accounts.policy's; these raise its refusals) ---------------
 
+# Reports that need no 核实: an inspector reported what they saw on site themselves.
+CONFIRMED_BY_SOURCE = frozenset({Source.INSPECTOR})
+
 # The states in which a department may ask for more time (延期).
 EXTENDABLE = [Status.DISPATCHED, Status.HANDLING]
 
@@ -132,6 +136,10 @@ def _department(user, case):
 
 def _verifier(user, case):
     _allowed(user, case, policy.may_verify)
+
+
+def _confirmer(user, case):
+    _allowed(user, case, policy.may_confirm)
 
 
 def _canceller(user, case):
@@ -565,6 +573,85 @@ def case_request_verify(*, case: Case, by: User, note: str = "") -> Case:
             message=_("Please verify case %s on site") % case.number,
         )
     return case
+
+
+@transaction.atomic
+def case_confirm_request(*, case: Case, by: User, note: str = "") -> Case:
+    """核实 asked: before filing a report from a citizen, the hotline or Open311, the command
+    centre asks the grid's inspector to confirm on site that the problem is there. The case
+    stays reported; one request is open at a time."""
+    locked = _lock(case)
+    _command_centre(by, locked)
+    if locked.status != Status.REPORTED:
+        raise _refuse(locked, "confirm-request")
+    if locked.source in CONFIRMED_BY_SOURCE:
+        raise CaseConflict(
+            locked,
+            _("An inspector reported this on site: it needs no confirmation."),
+            code="seen_on_site",
+        )
+    if locked.confirmation == Confirmation.REQUESTED:
+        raise CaseConflict(
+            locked, _("A confirmation on site is already asked for."), code="already_requested"
+        )
+    verifier = _verifier_for(locked)
+    if verifier is None:
+        raise CaseConflict(
+            locked, _("No active inspector holds this case's grid."), code="no_inspector"
+        )
+    now = timezone.now()
+    locked.verifier, locked.verifier_id = verifier, verifier.pk
+    locked.confirmation, locked.confirm_requested_at = Confirmation.REQUESTED, now
+    locked.save(update_fields=["verifier", "confirmation", "confirm_requested_at", "updated_at"])
+    _record(
+        locked,
+        action="confirm-request",
+        by=by,
+        from_state=locked.status,
+        note=note,
+        detail={"verifier": verifier.username},
+        at=now,
+    )
+    notify(
+        [verifier.pk],
+        kind=Notification.Kind.CONFIRM,
+        case=locked,
+        message=_("Please confirm case %s on site") % locked.number,
+    )
+    return locked
+
+
+@transaction.atomic
+def case_confirm(
+    *, case: Case, by: User, found: bool, note: str = "", where: Where | None = None
+) -> Case:
+    """核实: the inspector answers whether the reported problem is there (属实) or not (不属实,
+    saying why). The case stays reported: the command centre then files or rejects it. Only
+    an open request is answered; a second answer is a conflict."""
+    if not found and not note.strip():
+        raise CaseInvalid("note", _("Say what you found: a note is required when not found."))
+    locked = _lock(case)
+    _confirmer(by, locked)
+    if locked.status != Status.REPORTED:
+        raise _refuse(locked, "confirm")
+    if locked.confirmation != Confirmation.REQUESTED:
+        raise CaseConflict(
+            locked,
+            _("No confirmation on site is asked for (it may be answered already)."),
+            code="not_requested",
+        )
+    locked.confirmation = Confirmation.FOUND if found else Confirmation.NOT_FOUND
+    locked.save(update_fields=["confirmation", "updated_at"])
+    _record(
+        locked,
+        action="confirm",
+        by=by,
+        from_state=locked.status,
+        note=note,
+        where=where,
+        detail={"found": found},
+    )
+    return locked
 
 
 @transaction.atomic

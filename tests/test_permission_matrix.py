@@ -46,9 +46,13 @@ def case_at(p, state: str) -> str:
         ownership=Ownership.OWNER,
     )
     centre = p.grid_a.geom.point_on_surface
-    case = services.case_report(by=p.inspector_a, item=item, lon=centre.x, lat=centre.y).case
+    # 核实 is asked of what a citizen reported, not of what an inspector saw on site.
+    reporter = p.citizen if state in ("citizen-reported", "confirming") else p.inspector_a
+    case = services.case_report(by=reporter, item=item, lon=centre.x, lat=centre.y).case
     path = {
         "reported": [],
+        "citizen-reported": [],
+        "confirming": ["confirm_request"],
         "filed": ["file"],
         "dispatched": ["file", "dispatch"],
         "returned": ["file", "dispatch", "return"],
@@ -163,6 +167,15 @@ MATRIX = {
         {"GET": {**dict.fromkeys(PERSONAS, 404), "anonymous": 401}},
     ),
     "case-file": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
+    # 核实: the command centre asks, the grid's inspector answers; the case stays reported.
+    "case-confirm-request": (
+        numbered("citizen-reported"),
+        {"POST": acting(CENTRE, [*CASE_SEERS, "citizen"])},
+    ),
+    "case-confirm": (
+        numbered("confirming"),
+        {"POST": acting(["inspector_a", "admin"], [*CASE_SEERS, "citizen"])},
+    ),
     "case-reject": (numbered("reported"), {"POST": acting(CENTRE, CASE_SEERS)}),
     # The reporter (inspector A) may withdraw an unfiled report.
     "case-cancel": (numbered("reported"), {"POST": acting([*CENTRE, "inspector_a"], CASE_SEERS)}),
@@ -270,6 +283,7 @@ QUERY = {
     "case-suspend": {"note": "matrix"},
     "case-suspend-request": {"note": "matrix"},
     "case-verify": {"passed": True},
+    "case-confirm": {"found": True},
     "case-rate": {"rating": 5},
     "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
     "patrol-shift-list": {"client_uuid": "5e2f6c1e-3b8e-4a53-9d1e-6f0c9d1a2b3c"},

@@ -231,6 +231,8 @@ class CaseDetailSerializer(CaseListSerializer):
             "verifier",
             "suspended_from",
             "resolution",
+            "confirmation",
+            "confirm_requested_at",
             "master",
             "file_due",
             "dispatch_due",
@@ -313,6 +315,12 @@ class DispatchInputSerializer(NoteInputSerializer):
 
 class VerifyInputSerializer(NoteInputSerializer):
     passed = serializers.BooleanField()
+
+
+class ConfirmInputSerializer(NoteInputSerializer):
+    """核实: whether the reported problem is there on site; a note says why when it is not."""
+
+    found = serializers.BooleanField(help_text="true: 属实, the problem is there")
 
 
 class ExtendInputSerializer(NoteInputSerializer):

@@ -75,6 +75,7 @@ class Life:
         self.filed_at = self.dispatched_at = self.handled_at = self.closed_at = None
         self.suspended_at = self.dispatch_due = self.handle_due = self.verify_due = None
         self.warned_at = self.closed_on_time = self.rating = None
+        self.confirmation, self.confirm_requested_at = "", None  # the demo asks for no 核实
         self.overdue = self.escalated = False
         self.rework_count = 0
         self.created_at = self.updated_at = t0

@@ -45,6 +45,8 @@ CASE_FIELDS = (
     "handle_due",
     "verify_due",
     "warned_at",
+    "confirmation",
+    "confirm_requested_at",
     "overdue",
     "escalated",
     "rework_count",

@@ -1,10 +1,11 @@
-"""The inspector's phone page (网格员): my tasks, report a problem, verify a handled case.
+"""The inspector's phone page (网格员): my tasks, report a problem, confirm a report on site
+(核实), verify a handled case (核查).
 
 One page under /m/, installable (a web app manifest) and usable offline (a service worker
-keeps its shell): the tasks are rendered into it, and a report or a verification made without
-a network waits in the browser and goes to the case API (``/api/v1/cases/...``) with its
-``client_uuid`` when the network returns. The page writes nothing itself: the API's services
-do, idempotently, so a report sent twice is still one case.
+keeps its shell): the tasks are rendered into it, and a report, a confirmation or a
+verification made without a network waits in the browser and goes to the case API
+(``/api/v1/cases/...``) with its ``client_uuid`` when the network returns. The page writes
+nothing itself: the API's services do, idempotently, so a report sent twice is still one case.
 
 The service worker is served here rather than from /static/ so that its scope may be /m/.
 """
@@ -14,6 +15,7 @@ import json
 
 from django.conf import settings
 from django.db.models import Prefetch
+from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.loader import get_template
@@ -24,7 +26,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.selectors import grids_of
 from cases import codes
-from cases.models import CasePhoto, CaseTransition
+from cases.models import CasePhoto, CaseTransition, Status
 from cases.selectors import LIST_FIELDS, cases_waiting_for
 from desk.web.common import workbench_required
 from gridcity.models import District
@@ -34,13 +36,19 @@ TASKS_SHOWN = 100  # an inspector has a handful; a page of more would not be rea
 ICON_SIZES = (192, 512)
 
 
+# A task's kind: 核实 (confirm a reported problem on site) or 核查 (verify a handled case).
+CONFIRM, VERIFY = "confirm", "verify"
+
+
 def _tasks(user) -> list[dict]:
-    """The cases waiting for this inspector's verification (核查), with the department's
-    handling note and photos: three queries, whatever their number."""
+    """The cases waiting for this inspector on site: reports to confirm (核实) and handled
+    cases to verify (核查), the soonest due first, with what the visit needs (the command
+    centre's request, the department's handling note, the photos): three queries, whatever
+    their number."""
     cases = (
         cases_waiting_for(user)
-        .only(*LIST_FIELDS, "verify_due")
-        .order_by("verify_due", "id")
+        .only(*LIST_FIELDS, "verify_due", "file_due", "confirm_requested_at")
+        .order_by(Coalesce("verify_due", "file_due").asc(nulls_last=True), "id")
         .prefetch_related(
             Prefetch(
                 "photos",
@@ -49,34 +57,42 @@ def _tasks(user) -> list[dict]:
             ),
             Prefetch(
                 "timeline",
-                CaseTransition.objects.filter(action="handle").order_by("-at"),
-                to_attr="handling",
+                CaseTransition.objects.filter(action__in=["handle", "confirm-request"]).order_by(
+                    "-at", "-id"
+                ),
+                to_attr="notes",
             ),
         )[:TASKS_SHOWN]
     )
-    tasks = []
-    for case in cases:
-        item_code, item_name = codes.ITEMS.get(case.item_id) or ("", "")
-        tasks.append(
+    return [_task(case) for case in cases]
+
+
+def _task(case) -> dict:
+    kind = CONFIRM if case.status == Status.REPORTED else VERIFY
+    item_code, item_name = codes.ITEMS.get(case.item_id) or ("", "")
+    asked = "confirm-request" if kind == CONFIRM else "handle"
+    note = next((row.note for row in case.notes if row.action == asked), "")
+    return {
+        "case": case,
+        "kind": kind,
+        "due": case.file_due if kind == CONFIRM else case.verify_due,
+        "item_code": item_code,
+        "item_name": item_name,
+        "grid": codes.GRIDS.code(case.grid_id),
+        # 核实: the command centre's request; 核查: the department's handling note
+        "request_note": note if kind == CONFIRM else "",
+        "handling_note": note if kind == VERIFY else "",
+        "photos": [
             {
-                "case": case,
-                "item_code": item_code,
-                "item_name": item_name,
-                "grid": codes.GRIDS.code(case.grid_id),
-                "handling_note": case.handling[0].note if case.handling else "",
-                "photos": [
-                    {
-                        "stage": photo.stage,
-                        "url": reverse(
-                            "case-photo-file",
-                            kwargs={"number": case.number, "pk": photo.pk, "kind": "thumbnail"},
-                        ),
-                    }
-                    for photo in case.evidence
-                ],
+                "stage": photo.stage,
+                "url": reverse(
+                    "case-photo-file",
+                    kwargs={"number": case.number, "pk": photo.pk, "kind": "thumbnail"},
+                ),
             }
-        )
-    return tasks
+            for photo in case.evidence
+        ],
+    }
 
 
 def _grids_geojson(user) -> dict:

@@ -176,3 +176,84 @@ def test_a_new_shell_is_a_new_cache(client, db, monkeypatch):
     second = client.get(reverse("mobile-sw")).content.decode()
     version = re.compile(r"const VERSION = \"(\w+)\";")
     assert version.search(first).group(1) != version.search(second).group(1)
+
+
+# --- 核实: reports to confirm on site ----------------------------------------------------------
+
+
+def confirming_case(people, item, grid, description="路边井盖缺失"):
+    """A citizen's report in ``grid`` that the command centre asked its inspector to confirm."""
+    from cases import services
+
+    centre = grid.geom.point_on_surface
+    case = services.case_report(
+        by=people.citizen, item=item, lon=centre.x, lat=centre.y, description=description
+    ).case
+    return services.case_confirm_request(case=case, by=people.dispatcher, note="请核实井盖")
+
+
+def test_a_report_to_confirm_is_a_task_of_the_grids_inspector_not_another(client, people, item):
+    mine = confirming_case(people, item, people.grid_a)
+    theirs = confirming_case(people, item, people.grid_b)
+    client.force_login(people.inspector_a)
+
+    page = client.get(HOME).content.decode()
+
+    assert f'href="#task/{mine.number}" data-number="{mine.number}" data-kind="confirm"' in page
+    assert f'class="confirm-form" data-number="{mine.number}"' in page
+    assert "请核实井盖" in page  # the command centre's request
+    assert theirs.number not in page
+    client.force_login(people.inspector_b)
+    assert (
+        f'class="confirm-form" data-number="{theirs.number}"' in client.get(HOME).content.decode()
+    )
+
+
+def test_confirmations_and_verifications_are_listed_together_each_labelled(client, people, item):
+    to_confirm = confirming_case(people, item, people.grid_a)
+    to_verify = verifying_case(people, item, people.inspector_a, people.grid_a)
+    client.force_login(people.inspector_a)
+
+    page = client.get(HOME).content.decode()
+
+    kinds = dict(re.findall(r'class="m-task" href="#task/([\d-]+)"[^>]*data-kind="(\w+)"', page))
+    assert kinds == {to_confirm.number: "confirm", to_verify.number: "verify"}
+    assert page.count('class="m-kind m-kind-confirm"') == 2  # in the list and on the task
+    assert f'class="verify-form" data-number="{to_verify.number}"' in page
+    assert f'class="confirm-form" data-number="{to_verify.number}"' not in page
+
+
+def test_a_report_not_asked_about_or_already_answered_is_no_task(client, people, item):
+    from cases import services
+
+    centre = people.grid_a.geom.point_on_surface
+    unasked = services.case_report(by=people.citizen, item=item, lon=centre.x, lat=centre.y).case
+    answered = confirming_case(people, item, people.grid_a)
+    services.case_confirm(case=answered, by=people.inspector_a, found=True)
+    client.force_login(people.inspector_a)
+
+    page = client.get(HOME).content.decode()
+
+    assert unasked.number not in page and answered.number not in page
+    assert 'id="m-tasks-empty"' in page
+
+
+def test_both_kinds_of_task_take_a_fixed_number_of_queries(
+    client, people, item, django_assert_num_queries
+):
+    client.force_login(people.inspector_a)
+    confirming_case(people, item, people.grid_a)
+    verifying_case(people, item, people.inspector_a, people.grid_a)
+    client.get(HOME)
+    reset_queries()
+    with CaptureQueriesContext(connection) as one:
+        client.get(HOME)
+    queries = len(one)
+    for _ in range(2):
+        confirming_case(people, item, people.grid_a)
+        verifying_case(people, item, people.inspector_a, people.grid_a)
+    client.get(HOME)
+    reset_queries()
+    with django_assert_num_queries(queries):
+        page = client.get(HOME).content.decode()
+    assert page.count('class="confirm-form"') == 3 and page.count('class="verify-form"') == 3

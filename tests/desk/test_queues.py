@@ -70,7 +70,7 @@ def test_a_bad_sort_or_filter_is_a_400_naming_the_parameter(client, people):
 
 
 def test_actions_offered_are_exactly_what_the_person_may_do_in_this_state(people, report):
-    case = report()
+    case = report()  # an inspector's: no on-site confirmation (核实) is asked of it
     assert [a.name for a in actions_for(people.dispatcher, case)] == [
         "file",
         "reject",

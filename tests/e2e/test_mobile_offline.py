@@ -345,3 +345,76 @@ def test_the_page_opens_offline_from_what_the_service_worker_kept(
         lambda d: d.find_element(By.CSS_SELECTOR, f'#report-items [data-code="{item.code}"]')
     )
     assert driver.find_element(By.ID, "m-offline").is_displayed()
+
+
+# --- 核实: confirming a report on site, offline first -------------------------------------------
+
+
+def confirm_on_phone(driver, number: str, *, found: bool, note: str = "", photo=None) -> None:
+    driver.execute_script("location.hash = arguments[0]", f"#task/{number}")
+    form = WebDriverWait(driver, WAIT).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'.confirm-form[data-number="{number}"]')
+    )
+    assert form.is_displayed()
+    form.find_element(By.CSS_SELECTOR, f'input[name="found"][value="{str(found).lower()}"]').click()
+    if note:
+        form.find_element(By.NAME, "note").send_keys(note)
+    if photo:
+        form.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(photo))
+        WebDriverWait(driver, WAIT).until(
+            lambda d: (
+                form.find_element(By.CSS_SELECTOR, ".m-photos").get_attribute("data-count") == "1"
+            )
+        )
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def test_confirmations_made_offline_are_sent_and_one_filed_meanwhile_counts_as_done(
+    inspector_city, live_server, browser_factory, photo_file
+):
+    from cases import services
+    from cases.models import Case, CasePhoto, Confirmation, Status
+    from tests.desk.test_mobile import confirming_case
+
+    people, item = inspector_city
+    mine, taken = (confirming_case(people, item, people.grid_a) for _ in "ab")
+    centre = people.grid_a.geom.point_on_surface
+    driver = browser_factory(360, 740, phone=True)
+    open_mobile(driver, live_server, people, centre.x, centre.y)
+    task = driver.find_element(By.CSS_SELECTOR, f'.m-task[data-number="{mine.number}"]')
+    assert task.get_attribute("data-kind") == "confirm"
+
+    set_network(driver, online=False)
+    # Not found needs a note: the form says so and keeps nothing.
+    confirm_on_phone(driver, mine.number, found=False)
+    error = driver.find_element(
+        By.CSS_SELECTOR, f'.confirm-form[data-number="{mine.number}"] .m-error'
+    )
+    assert error.is_displayed() and error.text
+    assert outbox_count(driver) == "0"
+    driver.execute_script(AXE.read_text())
+    serious = run_async(
+        driver,
+        "axe.run(document, {resultTypes: ['violations']}).then((r) => r.violations"
+        ".filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => v.id))",
+    )
+    assert serious == []
+    driver.save_screenshot(str(SCREENSHOTS / "mobile-confirm-phone.png"))
+    driver.execute_script("location.hash = '#tasks'")
+    confirm_on_phone(driver, mine.number, found=True, note="现场属实", photo=photo_file)
+    confirm_on_phone(driver, taken.number, found=True, photo=photo_file)
+    WebDriverWait(driver, WAIT).until(lambda d: outbox_count(d) == "2")
+    # Meanwhile the dispatcher files the second report without waiting for the answer: its
+    # photo is no longer the inspector's to add, and the answer comes too late; both are done.
+    services.case_file(case=taken, by=people.dispatcher)
+
+    set_network(driver, online=True)
+    WebDriverWait(driver, WAIT).until(lambda d: outbox_count(d) == "0")
+    confirmed = Case.objects.get(pk=mine.pk)
+    assert (confirmed.status, confirmed.confirmation) == (Status.REPORTED, Confirmation.FOUND)
+    assert list(CasePhoto.objects.filter(case=mine).values_list("stage", "uploaded_by_id")) == [
+        ("report", people.inspector_a.pk)
+    ]
+    assert not Case.objects.get(pk=taken.pk).timeline.filter(action="confirm").exists()
+    assert not CasePhoto.objects.filter(case=taken).exists()
+    assert not driver.find_elements(By.CSS_SELECTOR, ".m-task")

@@ -1,7 +1,7 @@
 // The inspector's phone page: views, photos, position, item picker, and the outbox.
 //
-// Every report and verification is first written to the outbox (IndexedDB, in this browser)
-// with the client ids the server uses to recognise a retry, then sent from there: at once when
+// Every report, confirmation (核实) and verification (核查) is first written to the outbox
+// (IndexedDB, in this browser) with the client ids the server uses to recognise a retry, then sent from there: at once when
 // the network is up, else when it returns (the `online` event, the next page load, a periodic
 // retry, Background Sync where the browser has it). The API is idempotent by those ids, so an
 // entry sent twice is still one case with one set of photos.
@@ -74,10 +74,11 @@ class Offline extends Error {}
 class LoginNeeded extends Error {}
 class Retry extends Error {}
 class Refused extends Error {
-  constructor(status, message, caseStatus) {
+  constructor(status, message, caseStatus, code) {
     super(message);
     this.status = status;
     this.caseStatus = caseStatus;
+    this.code = code;
   }
 }
 
@@ -127,7 +128,7 @@ function judge(status, data) {
   if (status >= 500 || status === 429 || (status === 409 && error.code === 'busy')) {
     throw new Retry(error.message || fmt(S.serverError, { status }));
   }
-  throw new Refused(status, errorText(error) || fmt(S.serverError, { status }), error.status);
+  throw new Refused(status, errorText(error) || fmt(S.serverError, { status }), error.status, error.code);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,6 +177,32 @@ async function sendVerification(entry) {
   return fmt(S.sentVerify, { number: entry.number });
 }
 
+// 核实: the report's photos first (the inspector who confirms may add them while it is
+// reported), then the answer. A 409 because it was answered already (by this phone, its
+// answer lost) or the case has moved on (filed, rejected) means there is nothing left to do.
+// A case filed meanwhile refuses the photos with a 403 (they are no longer the inspector's
+// to add): the answer is sent all the same, and its 409 says so.
+async function sendConfirmation(entry) {
+  try {
+    try {
+      await sendPhotos(entry, 'report');
+    } catch (error) {
+      if (!(error instanceof Refused && error.status === 403)) throw error;
+    }
+    await call(`${casesUrl}${encodeURIComponent(entry.number)}/confirm/`, { json: entry.body });
+  } catch (error) {
+    if (error instanceof Refused && error.status === 409 && error.code !== 'busy') {
+      return fmt(S.alreadyConfirmed, { number: entry.number, status: error.caseStatus || error.code });
+    }
+    throw error;
+  }
+  return fmt(S.sentConfirm, { number: entry.number });
+}
+
+const SENDERS = { report: sendReport, verify: sendVerification, confirm: sendConfirmation };
+// The kinds of entry that answer a task of the list (and take it off when sent).
+const TASK_KINDS = new Set(['verify', 'confirm']);
+
 function backoff(attempts) {
   return Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.max(0, attempts - 1));
 }
@@ -185,10 +212,10 @@ async function sendEntry(entry) {
   await outbox.put(entry);
   render();
   try {
-    const message = await (entry.kind === 'report' ? sendReport : sendVerification)(entry);
+    const message = await SENDERS[entry.kind](entry);
     await outbox.remove(entry.id);
     news(message);
-    if (entry.kind === 'verify') taskDone(entry.number);
+    if (TASK_KINDS.has(entry.kind)) taskDone(entry.number);
     return 'sent';
   } catch (error) {
     return failed(entry, error);
@@ -269,12 +296,18 @@ async function enqueue(entry) {
 // ---------------------------------------------------------------------------------------
 // Showing the outbox.
 
+// "2 reports waiting to be sent": by kind when all are of one kind, else their number.
+const WAITING = {
+  report: ['waitingReportsOne', 'waitingReports'],
+  verify: ['waitingChecksOne', 'waitingChecks'],
+  confirm: ['waitingConfirmsOne', 'waitingConfirms'],
+};
+
 function waitingText(entries) {
-  const reports = entries.filter((e) => e.kind === 'report').length;
-  const checks = entries.length - reports;
-  if (!checks) return reports === 1 ? S.waitingReportsOne : fmt(S.waitingReports, { n: reports });
-  if (!reports) return checks === 1 ? S.waitingChecksOne : fmt(S.waitingChecks, { n: checks });
-  return fmt(S.waitingMixed, { n: entries.length });
+  const kinds = new Set(entries.map((e) => e.kind));
+  if (kinds.size !== 1) return fmt(S.waitingMixed, { n: entries.length });
+  const [one, many] = WAITING[entries[0].kind];
+  return entries.length === 1 ? S[one] : fmt(S[many], { n: entries.length });
 }
 
 function stateText(entry) {
@@ -294,7 +327,7 @@ function entryItem(entry) {
   const title = document.createElement('strong');
   title.textContent = entry.kind === 'report'
     ? `${S.kindReport} · ${entry.body.item}${entry.number ? ' · ' + entry.number : ''}`
-    : fmt(S.kindVerify, { number: entry.number });
+    : fmt(entry.kind === 'confirm' ? S.kindConfirm : S.kindVerify, { number: entry.number });
   const when = document.createElement('span');
   when.className = 'm-when';
   when.textContent = `${new Date(entry.created).toLocaleString()} · ${fmt(S.photos, { n: entry.photos.length })}`;
@@ -346,7 +379,7 @@ async function render() {
   $('m-outbox-empty').hidden = entries.length > 0;
   $('m-outbox').replaceChildren(...entries.map(entryItem));
   $('m-login').hidden = !loginNeeded;
-  const queued = new Set(entries.filter((e) => e.kind === 'verify').map((e) => e.number));
+  const queued = new Set(entries.filter((e) => TASK_KINDS.has(e.kind)).map((e) => e.number));
   for (const link of document.querySelectorAll('.m-task')) {
     link.querySelector('.m-queued').hidden = !queued.has(link.dataset.number);
   }
@@ -717,23 +750,30 @@ function verifyError(form, message, focus) {
   if (focus) focus.focus();
 }
 
-function setUpVerify(form) {
+// A task's answer: 核查 (passed / failed) or 核实 (found / not found); a note when it is no.
+const ANSWERS = {
+  verify: { field: 'passed', needAnswer: 'needResult', needNote: 'needNote' },
+  confirm: { field: 'found', needAnswer: 'needFound', needNote: 'needFoundNote' },
+};
+
+function setUpTask(form, kind) {
+  const { field, needAnswer, needNote } = ANSWERS[kind];
   const picker = photoPicker(form.querySelector('input[type=file]'), form.querySelector('.m-photos'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const passed = form.elements.passed.value;
+    const answer = form.elements[field].value;
     const note = form.elements.note.value.trim();
-    if (!passed) return verifyError(form, S.needResult, form.querySelector('input[name=passed]'));
-    if (passed === 'false' && !note) return verifyError(form, S.needNote, form.elements.note);
+    if (!answer) return verifyError(form, S[needAnswer], form.querySelector(`input[name=${field}]`));
+    if (answer === 'false' && !note) return verifyError(form, S[needNote], form.elements.note);
     form.querySelector('.m-error').hidden = true;
-    const body = { passed: passed === 'true', note };
+    const body = { [field]: answer === 'true', note };
     if (lastFix && Date.now() - lastFix.timestamp < FIX_FRESH_MS) {
       body.lon = +lastFix.coords.longitude.toFixed(7);
       body.lat = +lastFix.coords.latitude.toFixed(7);
     }
     await enqueue({
       id: uuid(),
-      kind: 'verify',
+      kind,
       number: form.dataset.number,
       body,
       photos: picker.photos.map((blob) => ({ client_id: uuid(), blob, sent: false })),
@@ -761,7 +801,8 @@ async function start() {
     });
   }
   setUpReport();
-  document.querySelectorAll('.verify-form').forEach(setUpVerify);
+  document.querySelectorAll('.verify-form').forEach((form) => setUpTask(form, 'verify'));
+  document.querySelectorAll('.confirm-form').forEach((form) => setUpTask(form, 'confirm'));
   window.addEventListener('hashchange', () => route());
   route({ focus: false });
   window.addEventListener('online', () => {
