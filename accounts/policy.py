@@ -356,5 +356,6 @@ PAGE_RULES = {
     "audit_patrols": may_audit_patrols,
     "watch_live": may_watch_live,
     "use_desk": may_use_desk,
+    "have_workbench": lambda u: workbench_of(u) is not None,
     **{f"{name}_desk": (lambda u, name=name: may_use_workbench(u, name)) for name in WORKBENCHES},
 }

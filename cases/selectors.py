@@ -17,7 +17,7 @@ from django.contrib.gis.geos import Polygon
 from django.contrib.gis.measure import D
 from django.db.models import Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts import policy
 from accounts.models import User
@@ -279,40 +279,73 @@ QUEUES: dict[str, Queue] = {
     q.key: q
     for q in [
         # 受理 / 派遣 (dispatcher)
-        Queue("to-file", _("To file"), lambda u, n: Q(status=Status.REPORTED), "file_due"),
-        Queue("to-dispatch", _("To dispatch"), lambda u, n: Q(status=Status.FILED), "dispatch_due"),
-        Queue("returned", _("Returned"), lambda u, n: Q(status=Status.RETURNED), "dispatch_due"),
+        Queue(
+            "to-file",
+            pgettext_lazy("queue", "To file"),
+            lambda u, n: Q(status=Status.REPORTED),
+            "file_due",
+        ),
+        Queue(
+            "to-dispatch",
+            pgettext_lazy("queue", "To dispatch"),
+            lambda u, n: Q(status=Status.FILED),
+            "dispatch_due",
+        ),
+        Queue(
+            "returned",
+            pgettext_lazy("queue", "Returned"),
+            lambda u, n: Q(status=Status.RETURNED),
+            "dispatch_due",
+        ),
         Queue(
             "to-approve",
-            _("To approve"),
+            pgettext_lazy("queue", "To approve"),
             lambda u, n: Q(_pending_request(), status__in=[Status.DISPATCHED, Status.HANDLING]),
         ),
-        Queue("to-verify", _("To verify"), lambda u, n: Q(status=Status.HANDLED), "handled_at"),
-        Queue("verifying", _("Verifying"), lambda u, n: Q(status=Status.VERIFYING), "verify_due"),
+        Queue(
+            "to-verify",
+            pgettext_lazy("queue", "To verify"),
+            lambda u, n: Q(status=Status.HANDLED),
+            "handled_at",
+        ),
+        Queue(
+            "verifying",
+            pgettext_lazy("queue", "Verifying"),
+            lambda u, n: Q(status=Status.VERIFYING),
+            "verify_due",
+        ),
         Queue(
             "overdue",
-            _("Overdue"),
+            pgettext_lazy("queue", "Overdue"),
             lambda u, n: Q(overdue=True, status__in=RUNNING),
             alarm=True,
         ),
-        Queue("escalated", _("Escalated"), lambda u, n: Q(escalated=True, status__in=RUNNING)),
+        Queue(
+            "escalated",
+            pgettext_lazy("queue", "Escalated"),
+            lambda u, n: Q(escalated=True, status__in=RUNNING),
+        ),
         # 处置部门 (department)
         Queue(
             "to-accept",
-            _("To accept"),
+            pgettext_lazy("queue", "To accept"),
             lambda u, n: _mine(u) & Q(status=Status.DISPATCHED, rework_count=0),
         ),
-        Queue("handling", _("Handling"), lambda u, n: _mine(u) & Q(status=Status.HANDLING)),
+        Queue(
+            "handling",
+            pgettext_lazy("queue", "Handling"),
+            lambda u, n: _mine(u) & Q(status=Status.HANDLING),
+        ),
         Queue(
             "rework",
-            _("Rework"),
+            pgettext_lazy("queue", "Rework"),
             lambda u, n: (
                 _mine(u) & Q(status__in=[Status.DISPATCHED, Status.HANDLING], rework_count__gt=0)
             ),
         ),
         Queue(
             "due-soon",
-            _("Due soon or overdue"),
+            pgettext_lazy("queue", "Due soon or overdue"),
             lambda u, n: (
                 _mine(u)
                 & Q(
@@ -324,7 +357,7 @@ QUEUES: dict[str, Queue] = {
         ),
         Queue(
             "due-today",
-            _("Due today"),
+            pgettext_lazy("queue", "Due today"),
             lambda u, n: (
                 _mine(u)
                 & Q(
@@ -336,7 +369,7 @@ QUEUES: dict[str, Queue] = {
         ),
         Queue(
             "requested",
-            _("Requests waiting"),
+            pgettext_lazy("queue", "Requests waiting"),
             lambda u, n: (
                 _mine(u) & Q(_pending_request(), status__in=[Status.DISPATCHED, Status.HANDLING])
             ),
@@ -344,7 +377,7 @@ QUEUES: dict[str, Queue] = {
         # 督察 (supervisor): what the street's inspectors are to verify
         Queue(
             "street-verifying",
-            _("Waiting for verification"),
+            pgettext_lazy("queue", "Waiting for verification"),
             lambda u, n: Q(status=Status.VERIFYING),
             "verify_due",
         ),

@@ -348,41 +348,90 @@ def test_permission_matrix(client, people, name, method, persona, status):
     assert response.status_code == status, response.content[:300]
 
 
-# Web pages outside the API: who may open them (302: off to the log-in page).
+# Web pages outside the API: who may open them. 302 for anonymous: off to the log-in page.
+# A page a person may not open is a 403; a case they may not see is a 404, as in the API.
+
+
+def only(*allowed, ok=200, others=403):
+    return {
+        **dict.fromkeys(PERSONAS, others),
+        "anonymous": 302,
+        **dict.fromkeys(allowed, ok),
+    }
+
+
+SUPERVISORS = ["supervisor", "other_supervisor", "admin"]
+DESK_PEOPLE = ["dispatcher", "staff", "supervisor", "other_supervisor", "admin"]
+NO_ARGS = lambda p: {}  # noqa: E731
+
+# url name → (kwargs for reverse, given the people fixture), {persona: status} for a GET
 PAGES = {
-    "patrol-audit": {
-        **dict.fromkeys(PERSONAS, 403),
-        "anonymous": 302,
-        "supervisor": 200,
-        "other_supervisor": 200,
-        "admin": 200,
-    },
-    # The desk's case search: the people of a desk workbench (the inspector's is the phone).
-    "desk-search": {
-        **dict.fromkeys(PERSONAS, 200),
-        "anonymous": 302,
-        "citizen": 403,
-        "inspector_a": 403,
-        "inspector_b": 403,
-    },
-    # The department's warning list: its own workbench's people, and administrators.
-    "desk-department-today": {
-        **dict.fromkeys(PERSONAS, 403),
-        "anonymous": 302,
-        "staff": 200,
-        "admin": 200,
-    },
+    "home": (NO_ARGS, EVERYONE),
+    "login": (NO_ARGS, EVERYONE),
+    "password_change": (NO_ARGS, only(*PERSONAS[1:])),
+    "password_change_done": (NO_ARGS, only(*PERSONAS[1:])),
+    "patrol-audit": (NO_ARGS, only("supervisor", "other_supervisor", "admin")),
+    # /desk/ sends everyone signed in on to their own workbench (or the map).
+    "desk": (NO_ARGS, dict.fromkeys(PERSONAS, 302)),
+    # A workbench's home sends its people on to its first queue (or the street's page).
+    "desk-workbench": (lambda p: {"workbench": "dispatch"}, only(*CENTRE, ok=302)),
+    "desk-queue": (lambda p: {"workbench": "dispatch", "queue": "to-file"}, only(*CENTRE)),
+    "desk-counts": (lambda p: {"workbench": "department"}, only(*DEPARTMENT)),
+    "desk-search": (NO_ARGS, only(*DESK_PEOPLE)),
+    "desk-map": (NO_ARGS, only(*DESK_PEOPLE)),
+    "desk-map-cases": (NO_ARGS, only(*DESK_PEOPLE)),
+    "desk-department-today": (NO_ARGS, only(*DEPARTMENT)),
+    "desk-supervise": (NO_ARGS, only(*SUPERVISORS)),
+    "desk-supervise-day": (lambda p: {"kind": "new"}, only(*SUPERVISORS)),
+    # A case in grid A: those who see it open its page; to everyone else it does not exist.
+    "desk-case": (numbered("reported"), only(*CASE_SEERS, others=404)),
+    # A step by form: the command centre files a report; others who see it may not (403).
+    "desk-case-action": (
+        lambda p: {"number": case_at(p, "reported"), "action": "file"},
+        {**only(*CENTRE, ok=303, others=404), "inspector_a": 403, "supervisor": 403},
+    ),
+    # The inspector's phone page; its manifest and service worker are public files.
+    "mobile-home": (NO_ARGS, only("inspector_a", "inspector_b", "admin")),
+    "mobile-manifest": (NO_ARGS, EVERYONE),
+    "mobile-sw": (NO_ARGS, EVERYONE),
 }
+PAGE_METHOD = {"desk-case-action": "post"}
+# Not pages: the health probe, the language switch and log-out take POSTs of their own kind.
+NOT_PAGES = {"healthz", "set_language", "logout"}
+
+
+def page_url_names(patterns=None, prefix=""):
+    """Names of the URL patterns outside the API and the admin site."""
+    for p in patterns if patterns is not None else get_resolver().url_patterns:
+        route = prefix + str(p.pattern)
+        if isinstance(p, URLResolver):
+            if not route.startswith("admin/"):
+                yield from page_url_names(p.url_patterns, route)
+        elif isinstance(p, URLPattern):
+            clean = route.replace("^", "").replace("$", "")
+            if not clean.startswith(API_PREFIXES):
+                yield p.name
+
+
+def test_every_page_is_in_the_page_matrix():
+    missing = sorted(set(page_url_names()) - set(PAGES) - NOT_PAGES)
+    assert missing == [], "add these pages to PAGES: " + ", ".join(missing)
 
 
 @pytest.mark.parametrize(
     ("name", "persona", "status"),
-    [(name, persona, status) for name, row in PAGES.items() for persona, status in row.items()],
+    [
+        (name, persona, status)
+        for name, (_kwargs, row) in PAGES.items()
+        for persona, status in row.items()
+    ],
 )
 def test_page_permission_matrix(client, people, name, persona, status):
     if persona != "anonymous":
         client.force_login(getattr(people, persona))
+    kwargs_of, _row = PAGES[name]
+    url = reverse(name, kwargs=kwargs_of(people))
 
-    response = client.get(reverse(name))
+    response = getattr(client, PAGE_METHOD.get(name, "get"))(url)
 
     assert response.status_code == status, response.content[:300]

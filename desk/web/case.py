@@ -269,6 +269,10 @@ class Origin:
 # --- the forms -----------------------------------------------------------------------------
 
 
+# Which stage an action's photos are evidence of (the photo API's ``stage``).
+PHOTO_STAGE = {"verify": "verify", "confirm": "report", "handle": "handle"}
+
+
 def _forms(request, case: Case, offered: list[Action], failed: dict | None) -> list[dict]:
     proposal = departments = None
     if any("department" in a.fields for a in offered):
@@ -290,7 +294,7 @@ def _forms(request, case: Case, offered: list[Action], failed: dict | None) -> l
                 "note_required": action.note_required,
                 "departments": departments,
                 "proposal": proposal,
-                "photo_stage": "verify" if action.name == "verify" else "handle",
+                "photo_stage": PHOTO_STAGE.get(action.name, "handle"),
             }
         )
     return forms
