@@ -338,3 +338,31 @@ def test_the_case_page_costs_the_same_queries_with_1_or_10_steps_and_photos(clie
     assert counts[0] == counts[1], counts
     # Most of them are the left column's queue counts (three a queue, eight queues).
     assert counts[1] <= 50
+
+
+def test_a_citizens_report_is_confirmed_on_site_through_the_case_page(client, people, item):
+    centre = people.grid_a.geom.point_on_surface
+    case = services.case_report(
+        by=people.citizen, item=item, lon=centre.x, lat=centre.y, description="路灯不亮"
+    ).case
+    client.force_login(people.dispatcher)
+    asked = client.post(reverse("desk-case-action", args=[case.number, "confirm-request"]))
+    assert asked.status_code == 303
+    client.force_login(people.inspector_a)
+    page = client.get(reverse("desk-case", args=[case.number])).content.decode()
+    assert 'name="found"' in page  # the found / not found choice of 核实
+
+    refused = client.post(
+        reverse("desk-case-action", args=[case.number, "confirm"]), {"found": "false"}
+    )
+    assert refused.status_code == 400  # not found needs a note: nothing written
+    assert Case.objects.get(pk=case.pk).confirmation == "requested"
+
+    done = client.post(
+        reverse("desk-case-action", args=[case.number, "confirm"]),
+        {"found": "true", "note": "现场属实"},
+    )
+    assert done.status_code == 303
+    confirmed = Case.objects.get(pk=case.pk)
+    assert (confirmed.status, confirmed.confirmation) == (Status.REPORTED, "found")
+    assert confirmed.timeline.filter(action="confirm", note="现场属实").exists()
