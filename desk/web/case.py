@@ -55,9 +55,13 @@ from gridcity.errors import DomainError, ErrorAnswer, FieldInvalid, error_respon
 def case_whole(user, number: str) -> Case:
     """The case ``number`` if ``user`` may see it (else 404), with everything the page shows
     read in a fixed number of queries whatever the length of its history."""
-    visible = cases_visible_to(user).filter(number=number).values("pk")
+    # The id first, by the unique number and the person's scope: joined to the rest in one
+    # statement, PostgreSQL planned a hash join over the whole case table (seconds at 1 M).
+    pk = cases_visible_to(user).filter(number=number).values_list("pk", flat=True).first()
+    if pk is None:
+        raise Http404
     found = (
-        Case.objects.filter(pk__in=visible)
+        Case.objects.filter(pk=pk)
         .select_related(
             "item",
             "item__department",
@@ -80,6 +84,7 @@ def case_whole(user, number: str) -> Case:
                 ),
             ),
         )
+        .order_by()
         .first()
     )
     if found is None:
