@@ -71,6 +71,8 @@ class CaseConflict(Conflict):
 def last_step(case: Case) -> dict | None:
     """The case's latest timeline step — who did what, when — for a 409's answer. Without the
     asker at hand, a citizen is only "citizen" (市民) here, as to most readers of the API."""
+    if case.pk is None:
+        return None
     row = (
         CaseTransition.objects.filter(case_id=case.pk)
         .select_related("actor")

@@ -40,10 +40,12 @@ def test_login_page_speaks_english_on_request(client, db, settings):
     assert "Log in" in html and "Username" in html
 
 
-def test_logging_in_on_the_web_goes_home_and_is_audited(client, dispatcher):
+def test_logging_in_on_the_web_goes_to_the_workbench_and_is_audited(client, dispatcher):
     response = client.post("/accounts/login/", {"username": "zhao-min", "password": PASSWORD})
 
-    assert response.status_code == 302 and response["Location"] == "/"
+    # /desk/ sends each person on to their own workbench: a dispatcher to the command centre's
+    assert response.status_code == 302 and response["Location"] == "/desk/"
+    assert client.get("/desk/")["Location"] == "/desk/dispatch/"
     home = client.get("/").content.decode()
     assert "赵敏" in home and 'action="/accounts/logout/"' in home
     event = AuditEvent.objects.get(action=AuditAction.LOGIN)

@@ -161,7 +161,12 @@ def test_a_case_filed_meanwhile_refuses_the_answer_saying_its_state(people, aske
     with pytest.raises(services.CaseConflict) as refused:
         services.case_confirm(case=asked, by=people.inspector_a, found=True)
 
-    assert refused.value.answer().extra == {"status": "filed"}
+    extra = refused.value.answer().extra
+    assert extra["status"] == "filed"
+    assert (extra["last_step"]["action"], extra["last_step"]["by"]) == (
+        "file",
+        people.dispatcher.username,
+    )
 
 
 # --- photos ------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The case workflow through the API, with the personas who really do each step."""
 
+from unittest.mock import ANY
+
 import pytest
 
 from cases.models import Case, CaseTransition, Notification
@@ -269,12 +271,15 @@ def test_a_state_that_does_not_allow_it_gets_409_with_the_current_state(client, 
     refused = act(client, people.dispatcher, number, "dispatch")
 
     assert refused.status_code == 409
-    assert refused.json()["error"] == {
+    error = refused.json()["error"]
+    assert error == {
         "code": "invalid_state",
-        "message": refused.json()["error"]["message"],
+        "message": error["message"],
         "status": "reported",
+        # who did what last: here the report itself, by the inspector
+        "last_step": {"action": "report", "by": people.inspector_a.username, "at": ANY},
     }
-    assert "Reported" in refused.json()["error"]["message"]
+    assert "Reported" in error["message"]
 
 
 def test_a_duplicate_cannot_be_merged_into_a_rejected_case(client, people, taxonomy):
