@@ -17,6 +17,8 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models import Extent
 from django.core.exceptions import PermissionDenied
+from django.db.models import Case as DbCase
+from django.db.models import DateTimeField, F, When
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import path
@@ -39,8 +41,14 @@ MAP_LIMIT = 3000
 # The filters of the queue tables that the map takes too.
 MAP_FILTERS = ("item", "street", "grid", "source", "status", "overdue", "bbox")
 # The due fields a case's current deadline is read from (``Case.stage_due``'s table).
-DUE_FIELDS = sorted(set(STAGE_DUE.values()))
-VALUES = ["number", "status", "item_id", "overdue", "escalated", *DUE_FIELDS, "lon", "lat"]
+VALUES = ["number", "status", "item_id", "overdue", "escalated", "due", "lon", "lat"]
+# The deadline of the stage each case is in, chosen by the database: one time a row to read
+# rather than four (reading times is most of the Python cost of a few thousand rows).
+STAGE_DEADLINE = DbCase(
+    *[When(status=status, then=F(field)) for status, field in STAGE_DUE.items()],
+    default=None,
+    output_field=DateTimeField(),
+)
 
 
 def desk_required(view):
@@ -116,7 +124,12 @@ def map_cases(request):
     except ValidationError as invalid:  # the box's numbers, checked as the filter applies
         name, errors = next(iter(invalid.detail.items()))
         raise FieldInvalid(name, " ".join(str(e) for e in errors)) from None
-    rows = list(as_list_rows(cases).order_by("-created_at", "-id").values(*VALUES)[: MAP_LIMIT + 1])
+    rows = list(
+        as_list_rows(cases)
+        .annotate(due=STAGE_DEADLINE)
+        .order_by("-created_at", "-id")
+        .values(*VALUES)[: MAP_LIMIT + 1]
+    )
     truncated = len(rows) > MAP_LIMIT
     rows = rows[:MAP_LIMIT]
     total = cases.count() if truncated else len(rows)
@@ -133,8 +146,7 @@ def map_cases(request):
 
 def _feature(row: dict) -> dict:
     item = codes.ITEMS.get(row["item_id"]) or ("", "")
-    due_field = STAGE_DUE.get(row["status"])
-    due = row[due_field] if due_field else None
+    due = row["due"]
     return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]},
