@@ -52,6 +52,13 @@ SEES_CONTACT = frozenset({Role.DISPATCHER, Role.HOTLINE, Role.ADMIN})
 # Who may know which person a citizen is: the hotline calls citizens back (回访) and
 # administrators answer for the data. Everyone else sees "citizen" (市民) where a citizen acted.
 SEES_CITIZEN_IDENTITY = frozenset({Role.HOTLINE, Role.ADMIN})
+# The hotline (12345 热线): takes calls, merges repeats (并单), answers consultations at once
+# (直接办结) and calls citizens back (回访).
+HOTLINE = frozenset({Role.HOTLINE, Role.ADMIN})
+# Who may hide or edit what the public sees of a case, and release a report held as spam.
+MODERATORS = frozenset({Role.DISPATCHER, Role.HOTLINE, Role.ADMIN})
+# Who answers a consultation at once (直接办结): the hotline, and the command centre.
+DIRECT_ANSWERERS = frozenset({Role.HOTLINE, Role.DISPATCHER, Role.ADMIN})
 
 
 def _role(user) -> str | None:
@@ -307,6 +314,49 @@ def may_audit_patrols(user) -> bool:
 
 
 # --- workbenches (desk/) ----------------------------------------------------------------------
+
+# --- the public side and the hotline ----------------------------------------------------------
+
+
+def _hotline_or_area(user, case) -> bool:
+    """The hotline answers for the whole district; a dispatcher for their area."""
+    return _role(user) in SEES_WHOLE_DISTRICT or oversees_case(user, case)
+
+
+def may_take_calls(user) -> bool:
+    """The hotline console (12345 热线受理台): hotline operators and administrators."""
+    return _active(user) and (_superuser(user) or _role(user) in HOTLINE)
+
+
+def may_call_back(user, case) -> bool:
+    """回访: the hotline calls the citizen back after a case closed and records the verdict."""
+    return _may(user, case, HOTLINE, lambda u, c: True)
+
+
+def may_answer_directly(user, case) -> bool:
+    """直接办结: a consultation answered on the phone is closed at once, without dispatch."""
+    return _may(user, case, DIRECT_ANSWERERS, _hotline_or_area)
+
+
+def may_moderate(user, case) -> bool:
+    """Hide or edit a case's public description or photos, release a report held as spam:
+    the hotline, and the command centre of the case's area."""
+    return _may(user, case, MODERATORS, _hotline_or_area)
+
+
+def may_reopen(user, case) -> bool:
+    """不满意重办 on a citizen's behalf (the hotline on a callback, the command centre)."""
+    return _may(user, case, HOTLINE | COMMAND_CENTRE, _hotline_or_area)
+
+
+def public_cases() -> Q:
+    """Which cases anyone may see on the public pages, as a condition on Case: filed (a
+    citizen's report becomes public once the command centre accepted it), not held as spam,
+    not of a private item (e.g. security), and not rejected or cancelled."""
+    return Q(filed_at__isnull=False, held=False, item__private=False) & ~Q(
+        status__in=["rejected", "cancelled"]
+    )
+
 
 WORKBENCHES = ("dispatch", "department", "supervise", "mobile")
 

@@ -79,6 +79,18 @@ class Item(models.Model):
     ownership = models.CharField(_("ownership rule"), max_length=10, choices=Ownership)
     emergency = models.BooleanField(_("emergency"), default=False)
     active = models.BooleanField(_("active"), default=True)
+    # The public side (市民门户): what a citizen may pick when reporting, in plain words, and
+    # which items never show on a public page (e.g. security matters), whoever reported them.
+    public_name = models.CharField(
+        _("name for citizens"), max_length=50, blank=True, help_text=_("empty: the item's name")
+    )
+    public_name_en = models.CharField(_("English name for citizens"), max_length=100, blank=True)
+    citizen_reportable = models.BooleanField(_("offered to citizens"), default=True)
+    private = models.BooleanField(
+        _("private"),
+        default=False,
+        help_text=_("Cases of a private item never appear on a public page."),
+    )
     file_limit = models.PositiveSmallIntegerField(_("filing limit"), default=1)
     file_unit = models.CharField(
         _("filing limit unit"), max_length=12, choices=TimeUnit, default=TimeUnit.WORK_HOURS
@@ -193,6 +205,27 @@ class Confirmation(models.TextChoices):
 class Resolution(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     DUPLICATE = "duplicate", _("Duplicate")
+    ANSWERED = "answered", _("Answered directly")  # 直接办结
+
+
+class RequestType(models.TextChoices):
+    """诉求类型 of a hotline or portal request: what the caller wants, which sets the time to
+    answer (``Case.reply_due``, ``GRIDCITY_REPLY_LIMITS``)."""
+
+    CONSULTATION = "consultation", _("Consultation")  # 咨询
+    HELP = "help", _("Help")  # 求助
+    COMPLAINT = "complaint", _("Complaint")  # 投诉
+    REPORT = "report", _("Report")  # 举报
+    SUGGESTION = "suggestion", _("Suggestion")  # 建议
+    PRAISE = "praise", _("Praise")  # 表扬
+
+
+class Satisfaction(models.TextChoices):
+    """评价: the citizen's verdict, from the portal or the hotline's callback (回访)."""
+
+    SATISFIED = "satisfied", _("Satisfied")  # 满意
+    FAIR = "fair", _("Fairly satisfied")  # 基本满意
+    UNSATISFIED = "unsatisfied", _("Unsatisfied")  # 不满意
 
 
 class Case(models.Model):
@@ -288,6 +321,29 @@ class Case(models.Model):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
+    # --- the public side and the hotline (12345): 受理 → 派单 → 办理 → 答复 → 回访 → 评价 ---------
+    request_type = models.CharField(
+        _("request type"), max_length=12, choices=RequestType, blank=True, default=""
+    )
+    # 工单号 of a ticket that came from a city-level 12345 platform: one case per ticket.
+    external_number = models.CharField(
+        _("external ticket number"), max_length=40, null=True, blank=True, unique=True
+    )
+    reply_due = models.DateTimeField(_("reply due"), null=True, blank=True)  # 答复时限
+    repeat_count = models.PositiveIntegerField(_("repeat requests"), default=0)  # 并单
+    # Held for moderation (spam markers): not public, not filed until a person releases it.
+    held = models.BooleanField(_("held for moderation"), default=False)
+    # Moderation of what the public sees: the description hidden or replaced, with the reason
+    # in the timeline; the original stays for staff.
+    public_hidden = models.BooleanField(_("hidden from the public"), default=False)
+    public_text = models.TextField(_("public description"), blank=True)
+    moderated_at = models.DateTimeField(_("moderated"), null=True, blank=True)
+    satisfaction = models.CharField(
+        _("satisfaction"), max_length=12, choices=Satisfaction, blank=True, default=""
+    )
+    # 回访: the hotline calls the citizen back by this time after the case closed.
+    callback_due = models.DateTimeField(_("callback due"), null=True, blank=True)
+    callback_done_at = models.DateTimeField(_("called back"), null=True, blank=True)
     client_uuid = models.UUIDField(_("client id"), null=True, blank=True, unique=True)
     request_digest = models.CharField(_("request digest"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
@@ -325,6 +381,12 @@ class Case(models.Model):
             # What waits for an inspector on site (their phone's task list): 核查 of a handled
             # case, 核实 of a report. Few rows of a year's table, read on every visit; the
             # condition is the one cases.selectors.cases_waiting_for asks.
+            # The hotline's callback queue (回访): closed cases not yet called back.
+            models.Index(
+                fields=["callback_due"],
+                name="cases_callback_due",
+                condition=Q(callback_due__isnull=False, callback_done_at__isnull=True),
+            ),
             models.Index(
                 fields=["verifier"],
                 name="cases_waiting_on_site",
@@ -362,6 +424,10 @@ class Case(models.Model):
     def merge(self):  # closed as a duplicate of another case
         self.resolution = Resolution.DUPLICATE
 
+    @transition(status, source=Status.REPORTED, target=Status.CLOSED)
+    def answer(self):  # 直接办结: a consultation answered at once, never dispatched
+        self.resolution = Resolution.ANSWERED
+
     @transition(status, source=Status.FILED, target=Status.DISPATCHED)
     def dispatch(self):  # 派遣
         pass
@@ -397,6 +463,17 @@ class Case(models.Model):
     @transition(status, source=[Status.HANDLED, Status.VERIFYING], target=Status.CLOSED)
     def close(self):  # 结案 by the command centre on the evidence it has
         self.resolution = Resolution.RESOLVED
+
+    @transition(
+        status,
+        source=Status.CLOSED,
+        target=RETURN_VALUE(Status.DISPATCHED, Status.FILED),
+        conditions=[lambda case: case.resolution in (Resolution.RESOLVED, Resolution.ANSWERED)],
+    )
+    def reopen(self):  # 不满意重办: back to the department that handled it, for rework
+        self.rework_count += 1
+        self.resolution = ""
+        return Status.DISPATCHED if self.department_id else Status.FILED
 
     @transition(status, source=SUSPENDABLE, target=Status.SUSPENDED)
     def suspend(self):  # 挂账
@@ -551,6 +628,8 @@ class CasePhoto(models.Model):
     taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
     taken_point = models.PointField(_("taken at"), srid=4326, null=True, blank=True)
     far_from_case = models.BooleanField(_("taken far from the case"), null=True, blank=True)
+    # Moderation: a photo hidden from the public pages (the reason is in the timeline).
+    public_hidden = models.BooleanField(_("hidden from the public"), default=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -570,6 +649,67 @@ class CasePhoto(models.Model):
         ]
 
 
+class FollowerRole(models.TextChoices):
+    REPORTER = "reporter", _("Reporter")  # who filed it from the portal or by phone
+    FOLLOWER = "follower", _("Follower")  # "this is mine too" on the portal
+    CALLER = "caller", _("Repeat caller")  # 并单: a caller merged into the open ticket
+
+
+class FollowerChannel(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    HOTLINE = "hotline", _("Hotline")
+    PLATFORM = "platform", _("12345 platform")
+    API = "api", _("API")
+
+
+class CaseFollower(models.Model):
+    """A citizen who follows a case: its reporter, someone with the same problem, a repeat
+    caller. Told of each public change through the outside channel; holds the private link
+    (``token``) to the case's status page. Contacts stay private (hotline and administrators)."""
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="followers", verbose_name=_("case")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=FollowerRole)
+    via = models.CharField(_("channel"), max_length=10, choices=FollowerChannel)
+    user = optional_fk(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="followed_cases",
+        verbose_name=_("account"),
+    )
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    # The private link's secret (``secrets.token_urlsafe``): whoever holds it reads the
+    # case's public page with their own follower's options (rate, reopen, comment).
+    token = models.CharField(_("private link"), max_length=43, unique=True)
+    notify = models.BooleanField(_("send updates"), default=True)
+    created_at = models.DateTimeField(_("followed"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_id", "created_at", "id"]
+        verbose_name = _("follower")
+        verbose_name_plural = _("followers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "user"], condition=Q(user__isnull=False), name="cases_follower_user"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "phone"], condition=~Q(phone=""), name="cases_follower_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(role="reporter"), name="cases_one_reporter_follower"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="cases_follower_by_phone")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.role}"
+
+
 class Notification(models.Model):
     """What needs someone's hand: a dispatch, a verification, a return, a warning, an overdue
     escalation, an extension request. Read in the inbox, pushed over the websocket."""
@@ -587,9 +727,23 @@ class Notification(models.Model):
         SUSPENSION = "suspension", _("Suspension requested")
         SUSPENSION_DECIDED = "suspension_decided", _("Suspension decided")
         CLOSED = "closed", _("Case closed")
+        UPDATE = "update", _("Update on a followed case")  # to citizens who follow a case
 
+    # A person with an account, or a follower without one (a phone number or an e-mail
+    # address on a case): the outside channel reaches both; only accounts have an inbox.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    follower = models.ForeignKey(
+        CaseFollower,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
     case = models.ForeignKey(
@@ -604,6 +758,12 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         indexes = [models.Index(fields=["user", "read_at", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(follower__isnull=False),
+                name="cases_notification_has_recipient",
+            )
+        ]
 
 
 class NotificationOutbox(models.Model):

@@ -64,6 +64,34 @@ def notify(user_ids, *, kind: str, case=None, message: str) -> list:
     return rows
 
 
+def notify_followers(followers, *, case, message: str) -> list:
+    """Tell the citizens who follow a case (``CaseFollower`` rows) through the outside channel:
+    a notification row for each (in their inbox too, when they have an account) and its outbox
+    row, delivered after commit as every notification is."""
+    from cases.models import Notification, NotificationOutbox
+
+    if not followers:
+        return []
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=f.user_id,
+                follower=f,
+                kind=Notification.Kind.UPDATE,
+                case=case,
+                message=message[:200],
+            )
+            for f in followers
+        ]
+    )
+    outbox = NotificationOutbox.objects.bulk_create(
+        [NotificationOutbox(notification=row) for row in rows]
+    )
+    outbox_ids = [entry.pk for entry in outbox]
+    transaction.on_commit(lambda: _after_commit([r for r in rows if r.user_id], outbox_ids))
+    return rows
+
+
 def _after_commit(rows, outbox_ids: list[int]) -> None:
     _push(rows)
     try:
@@ -175,7 +203,10 @@ def notification_payload(row) -> dict:
 def log_backend(rows) -> None:
     """The default outside channel: a log line per notification."""
     for row in rows:
-        log.info("notify user=%s kind=%s %s", row.user_id, row.kind, row.message)
+        if row.user_id is None:  # a follower without an account: their phone or e-mail
+            log.info("notify follower=%s kind=%s %s", row.follower_id, row.kind, row.message)
+        else:
+            log.info("notify user=%s kind=%s %s", row.user_id, row.kind, row.message)
 
 
 def notification_mark_read(*, user_id: int, notification_id: int):

@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 
 from accounts import policy
@@ -31,20 +32,24 @@ from cases.calendar import calendar_current, deadline
 from cases.models import (
     Case,
     CaseExtension,
+    CaseFollower,
     CaseNumberCounter,
     CasePhoto,
     CaseTransition,
     Confirmation,
     ExtensionDecision,
+    FollowerRole,
     Item,
     Notification,
     RequestKind,
+    RequestType,
     Resolution,
+    Satisfaction,
     Source,
     Stage,
     Status,
 )
-from cases.notify import case_changed, case_events_batched, notify
+from cases.notify import case_changed, case_events_batched, notify, notify_followers
 from gridcity import coords
 from gridcity.errors import Conflict, ErrorAnswer, FieldInvalid
 from gridcity.locate import grid_at
@@ -200,6 +205,8 @@ def _record(case, *, action, by, from_state, note="", where=None, detail=None, a
         detail=detail or {},
     )
     case_changed(case, action=action, at=row.at)
+    if action in PUBLIC_UPDATES:
+        _followers_tell(case, action)
     return row
 
 
@@ -226,6 +233,8 @@ def _step(
         detail = move(locked, now) or {}
     except TransitionNotAllowed:
         raise _refuse(locked, action) from None
+    if locked.status == Status.CLOSED and before != Status.CLOSED:
+        _callback_schedule(locked, now)
     locked.save()
     if before in EXTENDABLE and locked.status not in EXTENDABLE:
         _requests_settle(locked, by=by, now=now)
@@ -294,7 +303,7 @@ class Reported:
 
 def case_report(
     *,
-    by: User,
+    by: User | None,
     item: Item,
     lon: float,
     lat: float,
@@ -306,17 +315,27 @@ def case_report(
     contact_name: str = "",
     contact_phone: str = "",
     digest: str = "",
+    request_type: str = "",
+    external_number: str | None = None,
+    held: bool = False,
 ) -> Reported:
-    """信息收集: a problem is reported. Idempotent by ``client_uuid``.
+    """信息收集: a problem is reported. Idempotent by ``client_uuid`` and by a 12345
+    platform's ticket number (``external_number``).
 
-    The same ``client_uuid`` with the same ``digest`` returns the first case (``created`` is
-    False); with another digest it is a ``CaseConflict``. The point is placed in its grid,
-    community and street by locate; a point outside every grid is refused.
+    The same ``client_uuid`` (or ticket number) with the same ``digest`` returns the first case
+    (``created`` is False); with another digest it is a ``CaseConflict``. The point is placed
+    in its grid, community and street by locate; a point outside every grid is refused.
+    ``by`` is None for an anonymous citizen (``source`` must then be given); a hotline or
+    portal request carries its ``request_type``, which sets the time to answer (``reply_due``).
+    ``held`` keeps a report with spam markers out of the public pages until it is released.
     """
-    if client_uuid is not None:
-        existing = Case.objects.filter(client_uuid=client_uuid).first()
-        if existing is not None:
-            return _replayed(existing, digest, by)
+    if by is None and not source:
+        raise ValueError("an anonymous report names its source")
+    if request_type and request_type not in RequestType.values:
+        raise CaseInvalid("request_type", _("Not a request type."))
+    earlier = _reported_before(client_uuid, external_number, digest, by)
+    if earlier is not None:
+        return earlier
     if not item.active:
         raise CaseInvalid("item", _("This item is no longer in use."))
     lon, lat, place = _placed(lon, lat, crs)
@@ -340,15 +359,32 @@ def case_report(
                 file_due=_due(now, item, Stage.FILE),
                 client_uuid=client_uuid,
                 request_digest=digest,
+                request_type=request_type,
+                external_number=external_number or None,
+                reply_due=reply_due_for(request_type, now),
+                held=held,
             )
             _record(case, action="report", by=by, from_state="", at=now)
     except IntegrityError:
         # Two uploads of one report raced; the other one won.
-        existing = Case.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
-        if existing is None:
+        earlier = _reported_before(client_uuid, external_number, digest, by)
+        if earlier is None:
             raise
-        return _replayed(existing, digest, by)
+        return earlier
     return Reported(case, True)
+
+
+def _reported_before(client_uuid, external_number, digest: str, by) -> Reported | None:
+    """The case this report already made, by its ``client_uuid`` or its ticket number."""
+    if client_uuid is not None:
+        existing = Case.objects.filter(client_uuid=client_uuid).first()
+        if existing is not None:
+            return _replayed(existing, digest, by)
+    if external_number:
+        existing = Case.objects.filter(external_number=external_number).first()
+        if existing is not None:
+            return _replayed(existing, digest, by, same_sender=True)
+    return None
 
 
 def _placed(lon: float, lat: float, crs: str):
@@ -360,8 +396,12 @@ def _placed(lon: float, lat: float, crs: str):
     return at.lon, at.lat, place
 
 
-def _replayed(existing: Case, digest: str, by: User) -> Reported:
-    if existing.reporter_id != by.pk:
+def _replayed(
+    existing: Case, digest: str, by: User | None, *, same_sender: bool = False
+) -> Reported:
+    """The first answer again, to the one who sent it (a platform's ticket number is the
+    platform's: any of its calls may repeat it, ``same_sender``)."""
+    if not same_sender and existing.reporter_id != (by.pk if by is not None else None):
         # Someone else's report: say nothing about it, not even its state.
         raise CaseConflict(
             None,
@@ -1194,3 +1234,352 @@ def case_photo_derivatives(*, photo_id: int) -> bool:
         thumbnail=photo.thumbnail.name, display=photo.display.name
     )
     return True
+
+
+# --- the public side and the hotline (12345): 受理 → 派单 → 办理 → 答复 → 回访 → 评价 ----------
+
+# The steps a case's followers are told of (through the outside channel), in public words:
+# what a citizen following a problem wants to know, never who did it.
+PUBLIC_UPDATES = {
+    "file": gettext_lazy("accepted"),  # 立案
+    "reject": gettext_lazy("not accepted"),  # 不予立案
+    "merge": gettext_lazy("joined with a report of the same problem"),
+    "dispatch": gettext_lazy("sent to the department in charge"),  # 派单
+    "redispatch": gettext_lazy("sent to the department in charge"),
+    "accept": gettext_lazy("being handled"),  # 办理
+    "handle": gettext_lazy("handled, being checked"),
+    "verify": gettext_lazy("checked"),
+    "close": gettext_lazy("closed"),  # 答复
+    "answer": gettext_lazy("answered"),
+    "reopen": gettext_lazy("reopened to be done again"),  # 不满意重办
+    "suspend": gettext_lazy("on hold"),
+    "resume": gettext_lazy("resumed"),
+}
+# The request types that may be answered at once on the phone (直接办结), never dispatched.
+DIRECT_ANSWER_TYPES = (RequestType.CONSULTATION, RequestType.SUGGESTION, RequestType.PRAISE)
+# A closed case the hotline calls back about: one a citizen brought (not one answered on the
+# phone already, nor a duplicate whose master carries the follow-up).
+CALLBACK_SOURCES = (Source.CITIZEN, Source.HOTLINE, Source.OPEN311)
+
+
+@dataclass(frozen=True)
+class Followed:
+    follower: CaseFollower
+    created: bool
+
+
+def reply_due_for(request_type: str, start: datetime) -> datetime | None:
+    """答复时限: when a request of this type must be answered (``GRIDCITY_REPLY_LIMITS``)."""
+    limit = settings.GRIDCITY_REPLY_LIMITS.get(request_type) if request_type else None
+    return deadline(start, *limit) if limit else None
+
+
+def phone_normalised(phone: str) -> str:
+    """A phone number as the hotline compares them: digits only, without China's +86."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def _followers_tell(case: Case, action: str) -> None:
+    """Tell the case's followers of a public step, in public words (after commit)."""
+    followers = list(case.followers.filter(notify=True))
+    if not followers:
+        return
+    what = str(PUBLIC_UPDATES[action])
+    message = _("%(number)s: %(what)s") % {"number": case.number, "what": what}
+    notify_followers(followers, case=case, message=message)
+
+
+def _callback_schedule(case: Case, now: datetime) -> None:
+    """A closed case a citizen brought is called back (回访) within the set working days; a
+    new round starts with no verdict yet."""
+    if case.resolution != Resolution.RESOLVED or case.source not in CALLBACK_SOURCES:
+        return
+    case.callback_due = deadline(now, settings.GRIDCITY_CALLBACK_WORKING_DAYS, "work_days")
+    case.callback_done_at = None
+    case.satisfaction = ""
+
+
+@transaction.atomic
+def case_follow(
+    *,
+    case: Case,
+    role: str,
+    via: str,
+    by: User | None = None,
+    user: User | None = None,
+    name: str = "",
+    phone: str = "",
+    email: str = "",
+    notify: bool = True,
+) -> Followed:
+    """A citizen follows a case: its reporter (the private link), someone with the same
+    problem ("this is mine too"), or a caller whose repeat is merged into it (并单, counted in
+    ``repeat_count``; ``by`` is the hotline operator). Idempotent by account or phone (and a
+    case has one reporter): following twice returns the first row. Only an open case (or, for
+    its reporter, any) may be followed."""
+    import secrets
+
+    if role not in FollowerRole.values:
+        raise CaseInvalid("role", _("Not a follower role."))
+    locked = _lock(case)
+    if role != FollowerRole.REPORTER and not locked.is_open:
+        raise _refuse(locked, "follow")
+    if role == FollowerRole.CALLER and (by is None or not policy.may_take_calls(by)):
+        raise CaseForbidden(_("Only the hotline merges a call into a case."))
+    phone = phone_normalised(phone)
+    existing = _follower_of(locked, role=role, user=user, phone=phone)
+    now = timezone.now()
+    if role == FollowerRole.CALLER:
+        locked.repeat_count += 1
+        locked.save(update_fields=["repeat_count", "updated_at"])
+        _record(
+            locked,
+            action="repeat",
+            by=by,
+            from_state=locked.status,
+            at=now,
+            detail={"repeats": locked.repeat_count},
+        )
+    if existing is not None:
+        return Followed(existing, False)
+    follower = CaseFollower.objects.create(
+        case=locked,
+        role=role,
+        via=via,
+        user=user,
+        name=name.strip()[:50],
+        phone=phone,
+        email=email.strip(),
+        token=secrets.token_urlsafe(32),
+        notify=notify,
+    )
+    if role == FollowerRole.FOLLOWER:
+        _record(locked, action="follow", by=user, from_state=locked.status, at=now)
+    return Followed(follower, True)
+
+
+def _follower_of(case: Case, *, role: str, user, phone: str) -> CaseFollower | None:
+    """The row this person already has on the case (by account, phone, or as its reporter)."""
+    rows = CaseFollower.objects.filter(case=case)
+    if user is not None:
+        found = rows.filter(user=user).first()
+        if found is not None:
+            return found
+    if phone:
+        found = rows.filter(phone=phone).first()
+        if found is not None:
+            return found
+    if role == FollowerRole.REPORTER:
+        return rows.filter(role=FollowerRole.REPORTER).first()
+    return None
+
+
+@transaction.atomic
+def case_answer(*, case: Case, by: User, note: str) -> Case:
+    """直接办结: a consultation (or a suggestion, a praise) answered on the phone is closed at
+    once, without dispatch; the answer is the note."""
+    if case.request_type not in DIRECT_ANSWER_TYPES:
+        raise CaseInvalid(
+            "request_type", _("Only a consultation, a suggestion or a praise is answered at once.")
+        )
+
+    def check(user, c):
+        _allowed(user, c, policy.may_answer_directly)
+
+    return _plain_step(case, "answer", by=by, check=check, note=note, note_required=True)
+
+
+def _reopen_move(c: Case, now: datetime) -> dict:
+    return transitions.advance(
+        c,
+        "reopen",
+        at=now,
+        handle_due=_due(now, c.item, Stage.HANDLE),
+        dispatch_due=_due(now, c.item, Stage.DISPATCH),
+    )
+
+
+@transaction.atomic
+def case_reopen(
+    *, case: Case, note: str, by: User | None = None, follower: CaseFollower | None = None
+) -> Case:
+    """不满意重办: an unsatisfied citizen's case goes back to be done again (rework + 1): to the
+    department that handled it, or to the command centre if it was answered at once. Asked by
+    the case's reporter (through their private link, ``follower``) within
+    ``GRIDCITY_REOPEN_DAYS`` of its closing, or for them by the hotline or the command centre
+    (``by``). The reason is required."""
+    if follower is not None:
+        if follower.case_id != case.pk or follower.role != FollowerRole.REPORTER:
+            raise CaseForbidden(_("Only the person who reported a case may reopen it."))
+        locked = _lock(case)
+        window = timedelta(days=settings.GRIDCITY_REOPEN_DAYS)
+        if locked.closed_at is not None and timezone.now() - locked.closed_at > window:
+            raise CaseConflict(
+                locked, _("The time to reopen this case has passed."), code="reopen_too_late"
+            )
+        check = None
+    elif by is not None:
+
+        def check(user, c):
+            _allowed(user, c, policy.may_reopen)
+
+    else:
+        raise ValueError("a reopen is asked by a follower or a person")
+    case = _step(
+        case,
+        action="reopen",
+        by=by if follower is None else follower.user,
+        check=check,
+        move=_reopen_move,
+        note=note,
+        note_required=True,
+    )
+    if case.status == Status.DISPATCHED:
+        _notify_department(case, Notification.Kind.REWORK, _("Case %s needs rework") % case.number)
+    return case
+
+
+def _verdict(locked: Case, satisfaction: str) -> None:
+    if satisfaction not in Satisfaction.values:
+        raise CaseInvalid("satisfaction", _("Say satisfied, fairly satisfied or unsatisfied."))
+    if locked.status != Status.CLOSED or locked.resolution not in (
+        Resolution.RESOLVED,
+        Resolution.ANSWERED,
+    ):
+        raise _refuse(locked, "rate")
+    if locked.satisfaction:
+        raise CaseConflict(locked, _("This case is already rated."), code="already_rated")
+
+
+@transaction.atomic
+def case_satisfaction(
+    *, case: Case, follower: CaseFollower, satisfaction: str, note: str = ""
+) -> Case:
+    """评价 by the citizen who reported it, from their private link: 满意 / 基本满意 / 不满意.
+    Once per round; it counts as the callback (回访), so the hotline does not call. An
+    unsatisfied reporter may then reopen it (``case_reopen``) within the window."""
+    if follower.case_id != case.pk or follower.role != FollowerRole.REPORTER:
+        raise CaseForbidden(_("Only the person who reported a case may rate it."))
+    locked = _lock(case)
+    _verdict(locked, satisfaction)
+    now = timezone.now()
+    locked.satisfaction = satisfaction
+    locked.callback_done_at = now
+    locked.save(update_fields=["satisfaction", "callback_done_at", "updated_at"])
+    _record(
+        locked,
+        action="rate",
+        by=follower.user,
+        from_state=locked.status,
+        note=note,
+        at=now,
+        detail={"satisfaction": satisfaction, "via": "portal"},
+    )
+    return locked
+
+
+@transaction.atomic
+def case_callback(
+    *, case: Case, by: User, reached: bool, satisfaction: str = "", note: str = ""
+) -> Case:
+    """回访: the hotline calls the citizen back after the case closed. Not reached: the attempt
+    is recorded and the call stays due. Reached: the verdict is recorded; 不满意 reopens the
+    case for rework (不满意重办) with the note as the reason."""
+    locked = _lock(case)
+    _allowed(by, locked, policy.may_call_back)
+    now = timezone.now()
+    if not reached:
+        if locked.callback_due is None or locked.callback_done_at is not None:
+            raise _refuse(locked, "callback")
+        _record(
+            locked,
+            action="callback",
+            by=by,
+            from_state=locked.status,
+            note=note,
+            at=now,
+            detail={"reached": False},
+        )
+        return locked
+    _verdict(locked, satisfaction)
+    if satisfaction == Satisfaction.UNSATISFIED:
+        _note_given(note)
+    locked.satisfaction = satisfaction
+    locked.callback_done_at = now
+    locked.save(update_fields=["satisfaction", "callback_done_at", "updated_at"])
+    _record(
+        locked,
+        action="callback",
+        by=by,
+        from_state=locked.status,
+        note=note,
+        at=now,
+        detail={"reached": True, "satisfaction": satisfaction},
+    )
+    if satisfaction == Satisfaction.UNSATISFIED:
+        return case_reopen(case=locked, by=by, note=note)
+    return locked
+
+
+@transaction.atomic
+def case_moderate(
+    *,
+    case: Case,
+    by: User,
+    note: str,
+    hide_text: bool | None = None,
+    public_text: str | None = None,
+    hide_photos: list[int] | None = None,
+    show_photos: list[int] | None = None,
+) -> Case:
+    """Moderation of what the public sees of a case: its description hidden or replaced
+    (``public_text``; the original stays for staff), photos hidden or shown again. The reason
+    is required and goes into the timeline; the public page says the case was moderated."""
+    _note_given(note)
+    locked = _lock(case)
+    _allowed(by, locked, policy.may_moderate)
+    detail = {}
+    if hide_text is not None:
+        locked.public_hidden = hide_text
+        detail["text_hidden"] = hide_text
+    if public_text is not None:
+        locked.public_text = public_text.strip()
+        detail["text_edited"] = bool(locked.public_text)
+    for ids, hidden in ((hide_photos, True), (show_photos, False)):
+        if ids:
+            found = CasePhoto.objects.filter(case=locked, pk__in=ids)
+            if found.count() != len(set(ids)):
+                raise CaseInvalid("photos", _("Not a photo of this case."))
+            found.update(public_hidden=hidden)
+            detail["photos_hidden" if hidden else "photos_shown"] = sorted(set(ids))
+    if not detail:
+        raise CaseInvalid("hide_text", _("Say what to hide or edit."))
+    locked.moderated_at = timezone.now()
+    locked.save(update_fields=["public_hidden", "public_text", "moderated_at", "updated_at"])
+    _record(
+        locked,
+        action="moderate",
+        by=by,
+        from_state=locked.status,
+        note=note,
+        at=locked.moderated_at,
+        detail=detail,
+    )
+    return locked
+
+
+@transaction.atomic
+def case_release(*, case: Case, by: User, note: str = "") -> Case:
+    """A report held for its spam markers is released to the queue (a person read it); one
+    that really is spam is rejected instead (``case_reject``)."""
+    locked = _lock(case)
+    _allowed(by, locked, policy.may_moderate)
+    if not locked.held:
+        raise CaseConflict(locked, _("This report is not held."), code="not_held")
+    locked.held = False
+    locked.save(update_fields=["held", "updated_at"])
+    _record(locked, action="release", by=by, from_state=locked.status, note=note)
+    return locked

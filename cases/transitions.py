@@ -59,6 +59,12 @@ def merge(c, *, at: datetime, master_id: int, master_number: str) -> dict:
     return {"master": master_number}
 
 
+def answer(c, *, at: datetime) -> dict:  # 直接办结: answered at once, on time by definition
+    c.closed_at = at
+    c.closed_on_time = True
+    return {}
+
+
 def dispatch(
     c, *, at: datetime, department_id: int, department_code: str, handle_due: datetime
 ) -> dict:  # 派遣, and 重新派遣: the handling clock starts
@@ -122,6 +128,24 @@ def close(c, *, at: datetime) -> dict:  # 结案 by the command centre
     return {}
 
 
+def reopen(
+    c, *, at: datetime, handle_due: datetime, dispatch_due: datetime
+) -> dict:  # 不满意重办: the citizen was not satisfied; the case goes back to be done again
+    c.closed_at = None
+    c.closed_on_time = None
+    c.callback_due = None
+    c.overdue = False
+    c.warned_at = None
+    if c.status == "dispatched":  # to the department that handled it, with a fresh clock
+        c.dispatched_at = at
+        c.handle_due = handle_due
+        c.handled_at = None
+        c.assignee_id = None
+    else:  # never dispatched (answered directly): the command centre dispatches it now
+        c.dispatch_due = dispatch_due
+    return {"rework": c.rework_count}
+
+
 def suspend(c, *, at: datetime) -> dict:  # 挂账
     c.suspended_at = at
     return {}
@@ -152,6 +176,7 @@ CHANGES = {
     "reject": reject,
     "cancel": cancel,
     "merge": merge,
+    "answer": answer,
     "dispatch": dispatch,
     "redispatch": redispatch,
     "return_": return_,
@@ -161,6 +186,7 @@ CHANGES = {
     "verify_pass": verify_pass,
     "verify_fail": verify_fail,
     "close": close,
+    "reopen": reopen,
     "suspend": suspend,
     "resume": resume,
 }

@@ -307,6 +307,24 @@ GRIDCITY_NOTIFY_BACKEND = env.str("GRIDCITY_NOTIFY_BACKEND", default="cases.noti
 # A notification the outside channel failed to take is tried again after 1, 2, 4 … minutes (at
 # most an hour apart), this many times in all, then given up (cases.notify, the outbox).
 GRIDCITY_NOTIFY_MAX_ATTEMPTS = env.int("GRIDCITY_NOTIFY_MAX_ATTEMPTS", default=12)
+
+# --- the public side and the hotline (12345) ------------------------------------------------
+# Time to answer a request, per request type, on the working calendar ("work_days",
+# "work_hours" or "clock_hours"). The defaults are one city's rule (docs/hotline.md):
+# consultation and help within 3 working days, complaints and reports within 13, suggestions
+# and praise within 5.
+GRIDCITY_REPLY_LIMITS = {
+    "consultation": (3, "work_days"),
+    "help": (3, "work_days"),
+    "complaint": (13, "work_days"),
+    "report": (13, "work_days"),
+    "suggestion": (5, "work_days"),
+    "praise": (5, "work_days"),
+}
+# 回访: the hotline calls a citizen back within this many working days after their case closed.
+GRIDCITY_CALLBACK_WORKING_DAYS = env.int("GRIDCITY_CALLBACK_WORKING_DAYS", default=2)
+# 不满意重办: how long after closing a reporter may reopen an unsatisfying result, in days.
+GRIDCITY_REOPEN_DAYS = env.int("GRIDCITY_REOPEN_DAYS", default=7)
 # Case photos (cases.photos): the largest upload, and the most pixels its header may declare
 # (Pillow's decompression-bomb guard is set to the same number, cases.apps).
 GRIDCITY_PHOTO_MAX_BYTES = env.int("GRIDCITY_PHOTO_MAX_BYTES", default=10 * 2**20)

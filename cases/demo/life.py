@@ -77,7 +77,12 @@ class Life:
         self.warned_at = self.closed_on_time = self.rating = None
         self.confirmation, self.confirm_requested_at = "", None  # the demo asks for no 核实
         self.overdue = self.escalated = False
-        self.rework_count = 0
+        self.rework_count = self.repeat_count = 0
+        # The public side and the hotline: the demo's calls carry no request type or ticket.
+        self.request_type = self.public_text = self.satisfaction = ""
+        self.external_number = self.reply_due = self.moderated_at = None
+        self.callback_due = self.callback_done_at = None
+        self.held = self.public_hidden = False
         self.created_at = self.updated_at = t0
         self.file_due = self.due(t0, Stage.FILE)
         self.lag = timedelta(seconds=1 + int(rng.random() * (SWEEP_SECONDS - 1)))

@@ -25,6 +25,7 @@ FIELDS = (
     "dispatched_at",
     "handled_at",
     "closed_at",
+    "callback_due",
     "suspended_at",
     "file_due",
     "dispatch_due",
@@ -63,6 +64,7 @@ def inputs(name: str) -> dict:
             "verify_due": AT + 4 * HOUR,
         },
         "verify_fail": {"handle_due": AT + 20 * HOUR},
+        "reopen": {"handle_due": AT + 20 * HOUR, "dispatch_due": AT + 2 * HOUR},
         "resume": {"calendar": calendar_current(), "units": UNITS},
     }.get(name, {})
 
@@ -72,7 +74,7 @@ def case_fields(status: str) -> dict:
     return {
         "status": status,
         "suspended_from": Status.HANDLING if status == Status.SUSPENDED else "",
-        "resolution": "",
+        "resolution": "resolved" if status == Status.CLOSED else "",
         "master_id": None,
         "department_id": 3,
         "assignee_id": 11,
@@ -80,7 +82,8 @@ def case_fields(status: str) -> dict:
         "filed_at": AT - 50 * HOUR,
         "dispatched_at": AT - 40 * HOUR,
         "handled_at": AT - 2 * HOUR if status in (Status.HANDLED, Status.VERIFYING) else None,
-        "closed_at": None,
+        "closed_at": AT - HOUR if status == Status.CLOSED else None,
+        "callback_due": AT + 30 * HOUR if status == Status.CLOSED else None,
         "suspended_at": AT - 100 * HOUR if status == Status.SUSPENDED else None,
         "file_due": AT - 60 * HOUR,
         "dispatch_due": AT - 45 * HOUR,
@@ -122,7 +125,7 @@ def test_a_plain_object_moves_as_the_case_does(name, source):
 
 @pytest.mark.parametrize("name", sorted(transitions.CHANGES))
 def test_a_step_the_workflow_refuses_moves_neither(name):
-    state = Status.CLOSED  # final: no transition leaves it
+    state = Status.REJECTED  # final: no transition leaves it
     plain = Plain()
     for field, value in case_fields(state).items():
         setattr(plain, field, value)
@@ -161,3 +164,36 @@ def test_resume_gives_each_clock_the_time_on_hold_in_its_own_unit():
         AT + 3 * HOUR, working, TimeUnit.WORK_HOURS
     )
     assert detail["held_seconds"] == 100 * 3600
+
+
+def test_reopen_sends_a_handled_case_back_to_its_department_with_a_fresh_clock():
+    plain = Plain()
+    for field, value in case_fields(Status.CLOSED).items():
+        setattr(plain, field, value)
+
+    detail = transitions.advance(plain, "reopen", at=AT, **inputs("reopen"))
+
+    assert (plain.status, plain.rework_count, plain.resolution) == (Status.DISPATCHED, 2, "")
+    assert (plain.handle_due, plain.closed_at, plain.callback_due) == (AT + 20 * HOUR, None, None)
+    assert detail == {"rework": 2}
+
+
+def test_reopen_of_a_case_never_dispatched_goes_to_the_command_centre():
+    plain = Plain()
+    for field, value in {**case_fields(Status.CLOSED), "department_id": None}.items():
+        setattr(plain, field, value)
+    plain.resolution = "answered"
+
+    transitions.advance(plain, "reopen", at=AT, **inputs("reopen"))
+
+    assert (plain.status, plain.dispatch_due) == (Status.FILED, AT + 2 * HOUR)
+
+
+def test_a_duplicate_closed_into_another_case_cannot_be_reopened():
+    plain = Plain()
+    for field, value in case_fields(Status.CLOSED).items():
+        setattr(plain, field, value)
+    plain.resolution = "duplicate"
+
+    with pytest.raises(TransitionNotAllowed):
+        transitions.advance(plain, "reopen", at=AT, **inputs("reopen"))
