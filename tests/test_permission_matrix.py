@@ -6,6 +6,7 @@ land without saying who may use it. 404 means "exists, but not for you to see".
 """
 
 import pytest
+from captcha.models import CaptchaStore
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 PERSONAS = [
@@ -394,6 +395,9 @@ PAGES = {
     "mobile-home": (NO_ARGS, only("inspector_a", "inspector_b", "admin")),
     "mobile-manifest": (NO_ARGS, EVERYONE),
     "mobile-sw": (NO_ARGS, EVERYONE),
+    # The portal's captcha picture (portal.abuse), for anyone who was given its key.
+    "captcha-image": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
+    "captcha-image-2x": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
 }
 PAGE_METHOD = {"desk-case-action": "post"}
 # Not pages: the health probe, the language switch and log-out take POSTs of their own kind.
