@@ -1,3 +1,4 @@
+from captcha.urls import urlpatterns as captcha_urlpatterns
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -20,6 +21,11 @@ urlpatterns = [
     path("api/v1/public/", include("portal.api.urls")),
     path("api/v1/patrol/", include("patrol.api.urls")),
     path("", include("patrol.urls_protocols")),  # /osmand/, /owntracks/
+    # The portal's captcha images (portal.abuse). Not the library's refresh view: it writes a
+    # challenge row for every GET, for anyone; a new challenge comes with each refusal instead.
+    path(
+        "captcha/", include([p for p in captcha_urlpatterns if p.name.startswith("captcha-image")])
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -6,6 +6,7 @@ land without saying who may use it. 404 means "exists, but not for you to see".
 """
 
 import pytest
+from captcha.models import CaptchaStore
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 PERSONAS = [
@@ -416,6 +417,9 @@ PAGES = {
     "portal-items": (NO_ARGS, EVERYONE),
     "portal-follow": (numbered("filed"), EVERYONE),
     "portal-track": (lambda p: {"token": follower_token(p)}, EVERYONE),
+    # The portal's captcha picture (portal.abuse), for anyone who was given its key.
+    "captcha-image": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
+    "captcha-image-2x": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
 }
 PAGE_METHOD = {"desk-case-action": "post"}
 # Not pages: the health probe, the language switch and log-out take POSTs of their own kind.
