@@ -143,6 +143,7 @@ def test_a_citizen_reports_with_a_photo_and_another_follows_it_instead(
         lambda d: d.find_element(By.ID, "report-photo-list").get_attribute("data-count") == "1"
     )
     fits_the_phone(first)
+    first.execute_script("window.scrollTo(0, 0)")
     screenshot(first, "portal-report-phone")
     send = first.find_element(By.ID, "report-send")
     first.execute_script("arguments[0].scrollIntoView({block: 'center'})", send)

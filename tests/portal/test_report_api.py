@@ -345,3 +345,42 @@ def test_the_report_endpoints_are_in_the_openapi_schema():
     assert {"201", "404", "409"} <= paths["/api/v1/public/cases/{number}/follow/"]["post"][
         "responses"
     ].keys()
+
+
+# --- the real guards -----------------------------------------------------------------------------
+
+
+def test_after_a_few_reports_an_anonymous_one_needs_the_captcha_and_then_goes_through(
+    client, people, items, settings
+):
+    from captcha.models import CaptchaStore
+
+    settings.GRIDCITY_CAPTCHA_AFTER = 1
+    assert send(client, body(people.grid_a, items.manhole)).status_code == 201
+    data = body(people.grid_a, items.rubbish)
+
+    asked = send(client, data, photos=[photo()])
+
+    assert asked.status_code == 400, asked.content
+    error = asked.json()["error"]
+    assert error["code"] == "captcha_required" and "captcha" in error["fields"]
+    assert Case.objects.count() == 1 and CasePhoto.objects.count() == 0
+    key = error["captcha"]["key"]
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    passed = send(client, {**data, "captcha_key": key, "captcha_answer": answer}, photos=[photo()])
+    assert passed.status_code == 201, passed.content
+    assert Case.objects.count() == 2
+
+
+def test_past_the_hourly_allowance_a_report_is_429_and_stores_nothing(
+    client, people, items, settings
+):
+    settings.GRIDCITY_REPORTS_PER_ADDRESS_HOUR = 1
+    client.force_login(people.citizen)  # signed in: no captcha, the limit still applies
+    assert send(client, body(people.grid_a, items.manhole)).status_code == 201
+
+    response = send(client, body(people.grid_a, items.rubbish), photos=[photo()])
+
+    assert response.status_code == 429
+    assert "Retry-After" in response
+    assert Case.objects.count() == 1 and CasePhoto.objects.count() == 0

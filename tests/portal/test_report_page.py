@@ -129,3 +129,19 @@ def test_the_item_search_fragment_matches_the_citizens_words(client, people, ite
 
 def test_a_private_link_that_does_not_exist_is_404(client, db):
     assert client.get("/portal/t/not-a-token/").status_code == 404
+
+
+def test_the_form_asks_for_the_captcha_when_it_is_due_and_stores_nothing_without_it(
+    client, people, items, settings
+):
+    settings.GRIDCITY_CAPTCHA_AFTER = 1
+    assert client.post(PAGE, body(people.grid_a, items.manhole)).status_code == 303
+
+    shown = client.get(PAGE)
+    refused = client.post(PAGE, body(people.grid_a, items.rubbish))
+
+    assert 'id="report-captcha-image" src="/captcha/image/' in shown.content.decode()
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert 'id="report-captcha-answer"' in page and 'aria-invalid="true"' in page
+    assert Case.objects.count() == 1
