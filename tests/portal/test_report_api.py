@@ -384,3 +384,38 @@ def test_past_the_hourly_allowance_a_report_is_429_and_stores_nothing(
     assert response.status_code == 429
     assert "Retry-After" in response
     assert Case.objects.count() == 1 and CasePhoto.objects.count() == 0
+
+
+def test_the_lists_cost_the_same_queries_for_few_or_many_rows(client, people, items):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ItemFactory
+
+    lon, lat = spot(people.grid_a)
+
+    def queries(url, params) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get(url, params).status_code == 200
+        return len(seen)
+
+    filed(people, items.manhole, east_m=5)
+    queries("/api/v1/public/similar/", {"item": "0101", "lon": lon, "lat": lat})  # warm caches
+    few = (
+        queries("/api/v1/public/items/", {"q": ""}),
+        queries("/api/v1/public/similar/", {"item": "0101", "lon": lon, "lat": lat}),
+    )
+    for n in range(10):
+        ItemFactory(category=items.manhole.category, code=f"01{n + 10}", name=f"井盖 {n}")
+    for n in range(4):
+        filed(people, items.manhole, east_m=6 + n)
+    many = (
+        queries("/api/v1/public/items/", {"q": ""}),
+        queries("/api/v1/public/similar/", {"item": "0101", "lon": lon, "lat": lat}),
+    )
+
+    assert many == few
+    assert (
+        len(client.get("/api/v1/public/similar/", {"item": "0101", "lon": lon, "lat": lat}).json())
+        == 5
+    )
