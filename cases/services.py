@@ -1092,11 +1092,8 @@ def _photo_check(user: User | None, case: Case, stage: str, follower=None) -> No
     if user is None:
         # A citizen without an account adds the photos of their own report, through the
         # reporter's row the report made (its private link), and nothing else.
-        if (
-            follower is None
-            or follower.case_id != case.pk
-            or follower.role != FollowerRole.REPORTER
-        ):
+        reporter = CaseFollower.objects.filter(case=case, role=FollowerRole.REPORTER)
+        if follower is None or not reporter.filter(pk=follower.pk).exists():
             raise CaseForbidden(_("Only the person who reported a case may add its photos."))
         if stage != "report":
             raise CaseForbidden(_("Your role may not do this to this case."))
@@ -1109,6 +1106,20 @@ def _photo_check(user: User | None, case: Case, stage: str, follower=None) -> No
             % {"status": case.get_status_display(), "stage": stage},
             code="invalid_state",
         )
+
+
+def _photo_sent_before(case: Case, client_id) -> "PhotoAdded | None":
+    """The photo this ``client_id`` already stored for the case (a retry), or None."""
+    existing = CasePhoto.objects.filter(client_id=client_id).first()
+    if existing is None:
+        return None
+    if existing.case_id != case.pk:
+        raise CaseConflict(
+            case,
+            _("This client_id was already used for another case's photo."),
+            code="client_id_reused",
+        )
+    return PhotoAdded(existing, False)
 
 
 def case_photo_add(
@@ -1133,16 +1144,8 @@ def case_photo_add(
     from cases import photos
     from cases.models import CasePhoto
 
-    if client_id is not None:
-        existing = CasePhoto.objects.filter(client_id=client_id).first()
-        if existing is not None:
-            if existing.case_id != case.pk:
-                raise CaseConflict(
-                    case,
-                    _("This client_id was already used for another case's photo."),
-                    code="client_id_reused",
-                )
-            return PhotoAdded(existing, False)
+    if client_id is not None and (earlier := _photo_sent_before(case, client_id)) is not None:
+        return earlier
     _photo_check(by, case, stage, follower)
     try:
         image, facts = photos.photo_inspect(data)

@@ -110,14 +110,7 @@ def citizen_report(
     the photos. Idempotent by ``client_uuid`` (``case_report``): a retry returns the first
     case and its reporter's row, and stores no photo again.
     """
-    if by is not None and not policy.may_report(by):
-        raise CaseForbidden(_("Your role may not report problems."))
-    if not item.citizen_reportable:
-        raise CaseInvalid("item", _("This category is not offered to citizens."))
-    if request_type not in REPORT_REQUEST_TYPES:
-        raise CaseInvalid("request_type", _("Not a request type of a report."))
-    if not description.strip():
-        raise CaseInvalid("description", _("Say what the problem is."))
+    _report_checked(by, item, request_type, description)
     photos_checked(photo_datas)
     reported = case_report(
         by=by,
@@ -136,21 +129,23 @@ def citizen_report(
         held=held,
     )
     case = reported.case
-    if not reported.created:
-        reporter = CaseFollower.objects.filter(case=case, role=FollowerRole.REPORTER).first()
-        if reporter is None:  # reported before through the handhelds' API: a link now
-            reporter = _reporter_follows(case, by, name, phone, email, via)
-        return CitizenReported(case, reporter, False)
+    # On a retry, the reporter's row the first request made (case_follow is idempotent).
     reporter = _reporter_follows(case, by, name, phone, email, via)
-    for data in photo_datas:
-        case_photo_add(
-            case=case,
-            by=by,
-            follower=reporter if by is None else None,
-            data=data,
-            stage="report",
-        )
-    return CitizenReported(case, reporter, True)
+    for data in photo_datas if reported.created else ():
+        follower = reporter if by is None else None
+        case_photo_add(case=case, by=by, follower=follower, data=data, stage="report")
+    return CitizenReported(case, reporter, reported.created)
+
+
+def _report_checked(by: User | None, item: Item, request_type: str, description: str) -> None:
+    if by is not None and not policy.may_report(by):
+        raise CaseForbidden(_("Your role may not report problems."))
+    if not item.citizen_reportable:
+        raise CaseInvalid("item", _("This category is not offered to citizens."))
+    if request_type not in REPORT_REQUEST_TYPES:
+        raise CaseInvalid("request_type", _("Not a request type of a report."))
+    if not description.strip():
+        raise CaseInvalid("description", _("Say what the problem is."))
 
 
 def _reporter_follows(case, by, name, phone, email, via) -> CaseFollower:
