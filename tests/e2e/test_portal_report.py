@@ -21,7 +21,16 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.browser import BROWSER_MARKS, PHONE, WAIT, console, screenshot
+from tests.e2e.browser import (
+    BROWSER_MARKS,
+    PHONE,
+    WAIT,
+    axe_check,
+    console,
+    describe,
+    screenshot,
+    severe,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -177,6 +186,8 @@ def test_a_citizen_reports_with_a_photo_and_another_follows_it_instead(
     second.execute_script("arguments[0].scrollIntoView({block: 'center'})", offered)
     fits_the_phone(second)
     screenshot(second, "portal-report-similar-phone")
+    violations = severe(axe_check(second))
+    assert not violations, "the report page at 360 px:\n" + describe(violations)
     offered.find_element(By.CSS_SELECTOR, f'[data-follow="{number}"]').click()
     assert wait_track(second) == number
 
