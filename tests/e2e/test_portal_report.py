@@ -36,10 +36,13 @@ pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
-def world(people):
-    """The small city's personas and the manhole cover item, offered to citizens as 井盖坏了.
-    The live server runs in another thread: the test is transactional."""
+def world(people, settings, tmp_path):
+    """The small city's personas and the manhole cover item, offered to citizens as 井盖坏了;
+    photos are kept under a temporary folder. The live server runs in another thread: the
+    test is transactional."""
     from tests.factories import make_manhole_item
+
+    settings.MEDIA_ROOT = tmp_path / "media"
 
     item = make_manhole_item(people, public_name="井盖坏了", public_name_en="Broken manhole cover")
     return people, item
