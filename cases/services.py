@@ -1103,8 +1103,17 @@ PHOTO_STATES = {
 }
 
 
-def _photo_check(user: User, case: Case, stage: str) -> None:
-    _allowed(user, case, lambda u, c: policy.may_add_photo(u, c, stage))
+def _photo_check(user: User | None, case: Case, stage: str, follower=None) -> None:
+    if user is None:
+        # A citizen without an account adds the photos of their own report, through the
+        # reporter's row the report made (its private link), and nothing else.
+        reporter = CaseFollower.objects.filter(case=case, role=FollowerRole.REPORTER)
+        if follower is None or not reporter.filter(pk=follower.pk).exists():
+            raise CaseForbidden(_("Only the person who reported a case may add its photos."))
+        if stage != "report":
+            raise CaseForbidden(_("Your role may not do this to this case."))
+    else:
+        _allowed(user, case, lambda u, c: policy.may_add_photo(u, c, stage))
     if case.status not in PHOTO_STATES[stage]:
         raise CaseConflict(
             case,
@@ -1114,29 +1123,45 @@ def _photo_check(user: User, case: Case, stage: str) -> None:
         )
 
 
-def case_photo_add(*, case: Case, by: User, data: bytes, stage: str, client_id=None) -> PhotoAdded:
+def _photo_sent_before(case: Case, client_id) -> "PhotoAdded | None":
+    """The photo this ``client_id`` already stored for the case (a retry), or None."""
+    existing = CasePhoto.objects.filter(client_id=client_id).first()
+    if existing is None:
+        return None
+    if existing.case_id != case.pk:
+        raise CaseConflict(
+            case,
+            _("This client_id was already used for another case's photo."),
+            code="client_id_reused",
+        )
+    return PhotoAdded(existing, False)
+
+
+def case_photo_add(
+    *,
+    case: Case,
+    by: User | None,
+    data: bytes,
+    stage: str,
+    client_id=None,
+    follower: CaseFollower | None = None,
+) -> PhotoAdded:
     """Store an evidence photo, stripped of its metadata; derivatives follow in a task.
 
     The upload is checked by its content (format, size, pixels, a complete decode) before
     anything is written; the capture time and GPS are read into fields first, and a photo
-    taken far from the case is flagged. Idempotent by ``client_id``.
+    taken far from the case is flagged. Idempotent by ``client_id``. ``by`` is None for a
+    citizen without an account, who adds their own report's photos as its reporter
+    (``follower``, the row ``case_follow`` made for them).
     """
     from django.core.files.base import ContentFile
 
     from cases import photos
     from cases.models import CasePhoto
 
-    if client_id is not None:
-        existing = CasePhoto.objects.filter(client_id=client_id).first()
-        if existing is not None:
-            if existing.case_id != case.pk:
-                raise CaseConflict(
-                    case,
-                    _("This client_id was already used for another case's photo."),
-                    code="client_id_reused",
-                )
-            return PhotoAdded(existing, False)
-    _photo_check(by, case, stage)
+    if client_id is not None and (earlier := _photo_sent_before(case, client_id)) is not None:
+        return earlier
+    _photo_check(by, case, stage, follower)
     try:
         image, facts = photos.photo_inspect(data)
     except photos.PhotoRejected as exc:

@@ -72,11 +72,14 @@ INSTALLED_APPS = [
     "axes",
     "leaflet",
     "channels",
+    # The portal's captcha (portal.abuse): images drawn here with Pillow, no outside service.
+    "captcha",
     "gridcity",
     "accounts",
     "cases",
     "patrol",
     "desk",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -374,6 +377,20 @@ GRIDCITY_PATROL_REQUIRED_COVERAGE = env.float("GRIDCITY_PATROL_REQUIRED_COVERAGE
 GRIDCITY_PATROL_REQUIRE_ALL_CHECKPOINTS = env.bool(
     "GRIDCITY_PATROL_REQUIRE_ALL_CHECKPOINTS", default=True
 )
+
+# --- Citizen portal: abuse guards (portal.abuse) ----------------------------------------------
+# Reports accepted from one client address in a (fixed) hour, and for one phone number in a
+# (fixed) 24 hours; the next one is refused with 429 until the window ends. The counts live in
+# the cache: Redis in production, one process's memory on the embedded default.
+GRIDCITY_REPORTS_PER_ADDRESS_HOUR = env.int("GRIDCITY_REPORTS_PER_ADDRESS_HOUR", default=10)
+GRIDCITY_REPORTS_PER_PHONE_DAY = env.int("GRIDCITY_REPORTS_PER_PHONE_DAY", default=5)
+# After this many reports in the hour from one address, an anonymous report needs a captcha.
+GRIDCITY_CAPTCHA_AFTER = env.int("GRIDCITY_CAPTCHA_AFTER", default=3)
+# Words that hold a report for moderation (comma-separated; matched ignoring case and width).
+GRIDCITY_SPAM_WORDS = env.list("GRIDCITY_SPAM_WORDS", default=[])
+# django-simple-captcha: a challenge is good for this many minutes (the library's 5 is short
+# for a form a person fills in on a phone), and for one answer, right or wrong.
+CAPTCHA_TIMEOUT = env.int("GRIDCITY_CAPTCHA_TIMEOUT_MINUTES", default=20)
 
 # --- Request bodies -------------------------------------------------------------------------
 # Every body is refused (413) by its Content-Length before a byte of it is read, and a body sent

@@ -1,3 +1,4 @@
+from captcha.urls import urlpatterns as captcha_urlpatterns
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -13,11 +14,18 @@ urlpatterns = [
     path("patrol/", include("patrol.urls")),
     path("desk/", include("desk.urls")),
     path("m/", include("desk.web.mobile")),
+    path("portal/", include("portal.urls")),
     path("api/v1/", include("gridcity.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("cases.api.urls")),
+    path("api/v1/public/", include("portal.api.urls")),
     path("api/v1/patrol/", include("patrol.api.urls")),
     path("", include("patrol.urls_protocols")),  # /osmand/, /owntracks/
+    # The portal's captcha images (portal.abuse). Not the library's refresh view: it writes a
+    # challenge row for every GET, for anyone; a new challenge comes with each refusal instead.
+    path(
+        "captcha/", include([p for p in captcha_urlpatterns if p.name.startswith("captcha-image")])
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -6,6 +6,7 @@ land without saying who may use it. 404 means "exists, but not for you to see".
 """
 
 import pytest
+from captcha.models import CaptchaStore
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 PERSONAS = [
@@ -272,10 +273,17 @@ MATRIX = {
     ),
     "schema": (lambda p: {}, {"GET": EVERYONE}),
     "swagger-ui": (lambda p: {}, {"GET": EVERYONE}),
+    # The portal's report API: open to anonymous callers. Without a body a report is a 400
+    # (departments report through the command centre: 403); anyone may follow a public case.
+    "public-items": (lambda p: {}, {"GET": EVERYONE}),
+    "public-similar": (lambda p: (case_at(p, "filed"), {})[1], {"GET": EVERYONE}),
+    "public-reports": (lambda p: {}, {"POST": {**dict.fromkeys(PERSONAS, 400), "staff": 403}}),
+    "public-case-follow": (numbered("filed"), {"POST": dict.fromkeys(PERSONAS, 201)}),
 }
 QUERY = {
     "locate": {"lon": 100.001, "lat": 30.001},
     "case-duplicates": {"item": "0101", "lon": 100.001, "lat": 30.001},
+    "public-similar": {"item": "0101", "lon": 100.001, "lat": 30.001},
     "case-reject": {"note": "matrix"},
     "case-cancel": {"note": "matrix"},
     "case-return": {"note": "matrix"},
@@ -289,6 +297,15 @@ QUERY = {
     "patrol-shift-list": {"client_uuid": "5e2f6c1e-3b8e-4a53-9d1e-6f0c9d1a2b3c"},
     "osmand": {"id": "unregistered-device", "lat": 30.001, "lon": 100.001, "timestamp": 1795000000},
 }
+
+
+def follower_token(p) -> str:
+    """The private link of a citizen who follows a filed case in grid A."""
+    from cases import services
+    from cases.models import Case
+
+    case = Case.objects.get(number=case_at(p, "filed"))
+    return services.case_follow(case=case, role="follower", via="portal").follower.token
 
 
 def merge_master(p) -> str:
@@ -394,6 +411,15 @@ PAGES = {
     "mobile-home": (NO_ARGS, only("inspector_a", "inspector_b", "admin")),
     "mobile-manifest": (NO_ARGS, EVERYONE),
     "mobile-sw": (NO_ARGS, EVERYONE),
+    # The citizens' portal: public pages; the private link is its own credential.
+    "portal-report": (NO_ARGS, EVERYONE),
+    "portal-similar": (NO_ARGS, EVERYONE),
+    "portal-items": (NO_ARGS, EVERYONE),
+    "portal-follow": (numbered("filed"), EVERYONE),
+    "portal-track": (lambda p: {"token": follower_token(p)}, EVERYONE),
+    # The portal's captcha picture (portal.abuse), for anyone who was given its key.
+    "captcha-image": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
+    "captcha-image-2x": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
 }
 PAGE_METHOD = {"desk-case-action": "post"}
 # Not pages: the health probe, the language switch and log-out take POSTs of their own kind.

@@ -1,0 +1,47 @@
+"""Fixtures of the portal's tests: the items citizens may pick (and one they may not, and a
+private one), on the small city with its personas; photos stored under a temporary folder."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from cases.models import CaseClass, Item, Ownership
+from tests.factories import CategoryFactory, ItemFactory
+
+
+@dataclass
+class Items:
+    manhole: Item  # 上水井盖, offered to citizens as 井盖坏了 / Broken manhole cover
+    rubbish: Item  # 暴露垃圾, offered under its own name
+    internal: Item  # not offered to citizens
+    security: Item  # private: its cases never show on a public page
+
+
+@pytest.fixture
+def items(people) -> Items:
+    components = CategoryFactory(
+        code="01", case_class=CaseClass.COMPONENT, name="公用设施", name_en="Public facilities"
+    )
+    events = CategoryFactory(code="11", case_class=CaseClass.EVENT, name="市容环境")
+    return Items(
+        manhole=ItemFactory(
+            category=components,
+            code="0101",
+            name="上水井盖",
+            name_en="Water supply manhole cover",
+            public_name="井盖坏了",
+            public_name_en="Broken manhole cover",
+            department=people.department,
+            ownership=Ownership.OWNER,
+        ),
+        rubbish=ItemFactory(category=events, code="1101", name="暴露垃圾"),
+        internal=ItemFactory(
+            category=components, code="0199", name="内部设施", citizen_reportable=False
+        ),
+        security=ItemFactory(category=events, code="1199", name="治安隐患", private=True),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
