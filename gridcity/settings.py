@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "cases",
     "patrol",
     "desk",
+    "portal",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,19 @@
+// A case's small map on its public page and its private page: one pin where the problem is.
+// Only the streets' outlines when no tile server is configured (a closed network).
+
+const mapEl = document.getElementById("case-map");
+
+function start() {
+  if (!mapEl || !window.L) return;
+  const lon = Number(mapEl.dataset.lon), lat = Number(mapEl.dataset.lat);
+  if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
+  const map = L.map(mapEl, { zoomControl: true, dragging: true, scrollWheelZoom: false, keyboard: false });
+  if (mapEl.dataset.tileUrl) {
+    L.tileLayer(mapEl.dataset.tileUrl, { attribution: mapEl.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
+  }
+  map.setView([lat, lon], 16);
+  const icon = L.divIcon({ className: `near-pin state-${mapEl.dataset.state}`, html: "<span></span>", iconSize: [16, 16] });
+  L.marker([lat, lon], { icon, interactive: false, keyboard: false }).addTo(map);
+}
+
+start();
