@@ -867,9 +867,7 @@ def _public_case_of(case: Case, *, follower=None) -> PublicCase:
 def case_public(number: str) -> Case | None:
     """A public case by its number (one query, with its item), or None: a case that is not
     public does not exist for the public pages."""
-    return (
-        Case.objects.filter(policy.public_cases(), number=number).select_related("item").first()
-    )
+    return Case.objects.filter(policy.public_cases(), number=number).select_related("item").first()
 
 
 def case_public_view(number: str) -> PublicCase | None:
@@ -968,9 +966,7 @@ def cases_public_near(
             point__distance_lte=(point, D(m=radius_m)),
         )
     rows = list(
-        as_list_rows(cases)
-        .order_by("-created_at", "-id")
-        .values(*_NEAR_VALUES)[: limit + 1]
+        as_list_rows(cases).order_by("-created_at", "-id").values(*_NEAR_VALUES)[: limit + 1]
     )
     truncated = len(rows) > limit
     out = []

@@ -1522,9 +1522,7 @@ def case_comment(*, case: Case, follower: CaseFollower, text: str) -> CaseTransi
     if not text:
         raise CaseInvalid("text", _("Write the comment."))
     if len(text) > COMMENT_MAX_CHARS:
-        raise CaseInvalid(
-            "text", _("At most %(n)d characters, please.") % {"n": COMMENT_MAX_CHARS}
-        )
+        raise CaseInvalid("text", _("At most %(n)d characters, please.") % {"n": COMMENT_MAX_CHARS})
     locked = _lock(case)
     now = timezone.now()
     recent = CaseTransition.objects.filter(

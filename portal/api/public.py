@@ -168,7 +168,8 @@ class NearQuerySerializer(serializers.Serializer):
 
 class RateInputSerializer(serializers.Serializer):
     satisfaction = serializers.ChoiceField(
-        choices=Satisfaction.choices, help_text="满意 satisfied / 基本满意 fair / 不满意 unsatisfied"
+        choices=Satisfaction.choices,
+        help_text="满意 satisfied / 基本满意 fair / 不满意 unsatisfied",
     )
     note = serializers.CharField(max_length=1000, allow_blank=True, default="")
 
@@ -303,8 +304,7 @@ class _TrackWriteApi(_PublicApi):
         given = self.input_class(data=request.data)
         given.is_valid(raise_exception=True)
         db.write_retrying(lambda: self.call(follower, given.validated_data))
-        follower.refresh_from_db()
-        follower.case.refresh_from_db()
+        follower = _follower(token)  # read afresh, with the case as the write left it
         code = status.HTTP_201_CREATED if self.created else status.HTTP_200_OK
         return Response(_track_answer(request, follower, token), status=code)
 
