@@ -166,7 +166,7 @@ class NearQuerySerializer(serializers.Serializer):
         return data
 
 
-class RateInputSerializer(serializers.Serializer):
+class TrackRateInputSerializer(serializers.Serializer):
     satisfaction = serializers.ChoiceField(
         choices=Satisfaction.choices,
         help_text="满意 satisfied / 基本满意 fair / 不满意 unsatisfied",
@@ -174,15 +174,15 @@ class RateInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=1000, allow_blank=True, default="")
 
 
-class ReopenInputSerializer(serializers.Serializer):
+class TrackReopenInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, help_text="what is still wrong")
 
 
-class CommentInputSerializer(serializers.Serializer):
+class TrackCommentInputSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=services.COMMENT_MAX_CHARS)
 
 
-class UpdatesInputSerializer(serializers.Serializer):
+class TrackUpdatesInputSerializer(serializers.Serializer):
     notify = serializers.BooleanField(help_text="false: send no more updates on this case")
 
 
@@ -316,7 +316,7 @@ class TrackRateApi(_TrackWriteApi):
     """评价: the reporter rates the result once it is closed, once a round (满意 / 基本满意 /
     不满意); it counts as the hotline's callback (回访)."""
 
-    input_class = RateInputSerializer
+    input_class = TrackRateInputSerializer
 
     @extend_schema(parameters=[TOKEN], responses={200: TrackSerializer, 403: _FORBIDDEN})
     def post(self, request, token: str):
@@ -335,7 +335,7 @@ class TrackReopenApi(_TrackWriteApi):
     """不满意重办: the reporter, having rated it 不满意, sends it back to be done again with
     the reason, within ``GRIDCITY_REOPEN_DAYS`` of its closing."""
 
-    input_class = ReopenInputSerializer
+    input_class = TrackReopenInputSerializer
 
     @extend_schema(parameters=[TOKEN], responses={200: TrackSerializer, 403: _FORBIDDEN})
     def post(self, request, token: str):
@@ -348,7 +348,7 @@ class TrackReopenApi(_TrackWriteApi):
 class TrackCommentApi(_TrackWriteApi):
     """A follower's comment for the people handling the case (never on the public page)."""
 
-    input_class = CommentInputSerializer
+    input_class = TrackCommentInputSerializer
     created = True
 
     @extend_schema(
@@ -368,7 +368,7 @@ class TrackCommentApi(_TrackWriteApi):
 class TrackUpdatesApi(_TrackWriteApi):
     """Stop (``notify: false``) or restart the updates on this case."""
 
-    input_class = UpdatesInputSerializer
+    input_class = TrackUpdatesInputSerializer
     conflicts = False
 
     @extend_schema(parameters=[TOKEN], responses=TrackSerializer)
