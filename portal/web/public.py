@@ -40,10 +40,12 @@ from gridcity.models import District
 # The newest public problems the home page lists before its map loads (and without script).
 HOME_LIST = 30
 # A private page is the follower's alone: not cached, not indexed, and its address (which is
-# the secret) never sent on as a referrer to a tile server or a link.
+# the secret) never sent on as a referrer to a tile server or a link elsewhere. "same-origin",
+# not "no-referrer": with no referrer at all the browser posts the page's forms from the
+# origin "null", which Django's CSRF check refuses.
 PRIVATE_HEADERS = {
     "Cache-Control": "private, no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex, nofollow",
 }
 

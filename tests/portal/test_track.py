@@ -188,7 +188,7 @@ def test_the_page_offers_rate_then_reopen_and_takes_them(client, world):
     before = client.get(page)
     assert 'id="rate-form"' in before.content.decode()
     assert 'id="reopen-form"' not in before.content.decode()
-    assert before["Referrer-Policy"] == "no-referrer"
+    assert before["Referrer-Policy"] == "same-origin"
     rated = client.post(
         reverse("portal-rate", args=[reporter.token]), {"satisfaction": "unsatisfied"}
     )
