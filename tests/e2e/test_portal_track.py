@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("selenium")
 
 from django.urls import reverse
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -23,6 +24,8 @@ from tests.portal.publicside import report
 from tests.portal.publicside import world as public_world
 
 pytestmark = BROWSER_MARKS
+# What a page being left or loaded raises while a wait polls it.
+LOADING = (NoSuchElementException, StaleElementReferenceException)
 world = public_world  # the fixture, under its name
 
 
@@ -49,7 +52,9 @@ def reload_until(driver, state: str) -> None:
         d.refresh()
         return state_shown(d) == state
 
-    WebDriverWait(driver, WAIT, poll_frequency=0.5).until(shown, console(driver))
+    WebDriverWait(driver, WAIT, poll_frequency=0.5, ignored_exceptions=LOADING).until(
+        shown, console(driver)
+    )
 
 
 def test_a_citizen_follows_rates_unsatisfied_and_reopens(browser_factory, live_server, world):
@@ -84,13 +89,17 @@ def test_a_citizen_follows_rates_unsatisfied_and_reopens(browser_factory, live_s
     screenshot(driver, "portal-track-3-rate-360")
     form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
 
-    reason = WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "reopen-reason"))
+    reason = WebDriverWait(driver, WAIT, ignored_exceptions=LOADING).until(
+        lambda d: d.find_element(By.ID, "reopen-reason")
+    )
     assert not driver.find_elements(By.ID, "rate-form")
     reason.send_keys("井盖还是松的，踩上去会晃")
     screenshot(driver, "portal-track-4-reopen-360")
     driver.find_element(By.CSS_SELECTOR, "#reopen-form [type=submit]").click()
 
-    WebDriverWait(driver, WAIT).until(lambda d: state_shown(d) == "dispatched", console(driver))
+    WebDriverWait(driver, WAIT, ignored_exceptions=LOADING).until(
+        lambda d: state_shown(d) == "dispatched" and "reopen" in steps_shown(d), console(driver)
+    )
     assert steps_shown(driver)[-2:] == ["rate", "reopen"]
     assert "井盖还是松的" in driver.find_element(By.ID, "timeline").text
     fits_the_phone(driver)
