@@ -363,11 +363,16 @@ def public_cases() -> Q:
 # it and reopens it, as the 12345 loop asks of the person who brought the problem.
 
 
+def follower_is_reporter(follower) -> bool:
+    """The citizen who brought the case (as against one who follows it or called again)."""
+    return follower.role == "reporter"
+
+
 def follower_may_rate(follower, case) -> bool:
     """评价: the reporter, once a round, when the case was closed as resolved or answered."""
     return (
         follower.case_id == case.pk
-        and follower.role == "reporter"
+        and follower_is_reporter(follower)
         and case.status == "closed"
         and case.resolution in ("resolved", "answered")
         and not case.satisfaction
@@ -391,7 +396,7 @@ def follower_may_reopen(follower, case, now) -> bool:
     until = reopen_until(case)
     return (
         follower.case_id == case.pk
-        and follower.role == "reporter"
+        and follower_is_reporter(follower)
         and case.resolution in ("resolved", "answered")
         and case.satisfaction == "unsatisfied"
         and until is not None

@@ -896,6 +896,7 @@ def case_tracked(follower) -> PublicCase:
 class TrackOptions:
     """What a follower's private page offers now (the services decide again when asked)."""
 
+    reporter: bool
     rate: bool
     reopen: bool
     reopen_until: datetime | None
@@ -909,6 +910,7 @@ def track_options(follower, now: datetime | None = None) -> TrackOptions:
     case = follower.case
     now = now or timezone.now()
     return TrackOptions(
+        reporter=policy.follower_is_reporter(follower),
         rate=policy.follower_may_rate(follower, case),
         reopen=policy.follower_may_reopen(follower, case, now),
         reopen_until=policy.reopen_until(case),

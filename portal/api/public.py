@@ -100,6 +100,7 @@ class PublicCaseSerializer(serializers.Serializer):
 
 
 class TrackOptionsSerializer(serializers.Serializer):
+    reporter = serializers.BooleanField(help_text="this follower reported the case")
     rate = serializers.BooleanField(help_text="the reporter may rate it now")
     reopen = serializers.BooleanField(help_text="the reporter may reopen it now (after 不满意)")
     reopen_until = serializers.DateTimeField(allow_null=True)
