@@ -17,3 +17,30 @@ function start() {
 }
 
 start();
+
+// The private page follows its case: every minute while it is shown, it asks the API for the
+// case and reloads when a step was added (a form being filled in is not thrown away).
+const watchEl = document.querySelector("[data-track-url]");
+const POLL = 60000;
+
+function typing() {
+  return [...document.querySelectorAll("textarea, input[type=radio]:checked")].some(
+    (el) => (el.tagName === "TEXTAREA" ? el.value.trim() !== "" : true),
+  );
+}
+
+async function poll() {
+  if (document.hidden || typing()) return;
+  try {
+    const answer = await fetch(watchEl.dataset.trackUrl, {
+      headers: { Accept: "application/json" }, credentials: "omit", cache: "no-store",
+    });
+    if (!answer.ok) return;
+    const body = await answer.json();
+    if (body.case.timeline.length !== Number(watchEl.dataset.steps)) location.reload();
+  } catch (err) {
+    // Offline for a moment: the next poll tries again.
+  }
+}
+
+if (watchEl) setInterval(poll, POLL);
