@@ -19,7 +19,16 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.browser import BROWSER_MARKS, PHONE, WAIT, console, screenshot
+from tests.e2e.browser import (
+    BROWSER_MARKS,
+    PHONE,
+    WAIT,
+    axe_check,
+    console,
+    describe,
+    screenshot,
+    severe,
+)
 from tests.portal.publicside import report
 from tests.portal.publicside import world as public_world
 
@@ -86,6 +95,8 @@ def test_a_citizen_follows_rates_unsatisfied_and_reopens(browser_factory, live_s
     form = driver.find_element(By.ID, "rate-form")
     form.find_element(By.CSS_SELECTOR, "input[value=unsatisfied]").click()
     fits_the_phone(driver)
+    violations = severe(axe_check(driver))
+    assert not violations, describe(violations)
     screenshot(driver, "portal-track-3-rate-360")
     form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
 
@@ -120,4 +131,6 @@ def test_a_citizen_follows_rates_unsatisfied_and_reopens(browser_factory, live_s
         "class"
     )
     fits_the_phone(driver)
+    violations = severe(axe_check(driver))
+    assert not violations, describe(violations)
     screenshot(driver, "portal-near-360")
