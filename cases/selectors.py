@@ -791,6 +791,8 @@ def public_timeline(case: Case, *, follower=None) -> tuple[PublicStep, ...]:
             text = note if mine else ""
         elif follower is not None and action == "answer":
             text = note  # 直接办结: the answer given to the citizen
+        elif action == "callback" and not (detail or {}).get("reached"):
+            continue  # a call nobody answered is the hotline's business
         words = _public_words(action) if action != "comment" else _comment_words()
         if words is None:
             continue

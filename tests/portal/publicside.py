@@ -46,7 +46,7 @@ def world(people, settings, tmp_path):
     return World(people, make_manhole_item(people, public_name="井盖松动或缺失"))
 
 
-def report(world, *, item=None, held: bool = False, grid=None):
+def report(world, *, item=None, held: bool = False, grid=None, request_type="complaint"):
     """An anonymous citizen's report from the portal, with its reporter's private link."""
     from cases import services
     from cases.models import FollowerChannel, FollowerRole, Source
@@ -62,7 +62,7 @@ def report(world, *, item=None, held: bool = False, grid=None):
         address="宝安大道 1 号",
         contact_name=CONTACT_NAME,
         contact_phone=CONTACT_PHONE,
-        request_type="complaint",
+        request_type=request_type,
         held=held,
     ).case
     follower = services.case_follow(

@@ -224,3 +224,15 @@ def test_the_page_comment_and_updates_forms(client, world):
     assert "在公交站旁边" in page
     reporter.refresh_from_db()
     assert reporter.notify is False
+
+
+def test_an_answer_given_at_once_reaches_the_reporter_not_the_public(client, world):
+    case, reporter = report(world, request_type="consultation")
+    services.case_answer(case=case, by=world.people.dispatcher, note="井盖归自来水公司管理")
+
+    mine = client.get(reverse("public-track", args=[reporter.token])).json()
+
+    answer = [s for s in mine["case"]["timeline"] if s["action"] == "answer"]
+    assert answer[0]["text"] == "井盖归自来水公司管理"
+    assert mine["case"]["state"] == "closed" and mine["options"]["rate"] is True
+    assert client.get(reverse("public-case", args=[case.number])).status_code == 404
