@@ -358,6 +358,52 @@ def public_cases() -> Q:
     )
 
 
+# A follower's options on their private page (市民门户). A follower is a ``CaseFollower`` row: a
+# citizen who holds the private link, with no account needed; only the case's reporter rates
+# it and reopens it, as the 12345 loop asks of the person who brought the problem.
+
+
+def follower_is_reporter(follower) -> bool:
+    """The citizen who brought the case (as against one who follows it or called again)."""
+    return follower.role == "reporter"
+
+
+def follower_may_rate(follower, case) -> bool:
+    """评价: the reporter, once a round, when the case was closed as resolved or answered."""
+    return (
+        follower.case_id == case.pk
+        and follower_is_reporter(follower)
+        and case.status == "closed"
+        and case.resolution in ("resolved", "answered")
+        and not case.satisfaction
+    )
+
+
+def reopen_until(case):
+    """The end of the window in which a reporter may reopen a closed case (不满意重办)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    if case.status != "closed" or case.closed_at is None:
+        return None
+    return case.closed_at + timedelta(days=settings.GRIDCITY_REOPEN_DAYS)
+
+
+def follower_may_reopen(follower, case, now) -> bool:
+    """不满意重办 from the private page: the reporter, after rating the result 不满意, within
+    ``GRIDCITY_REOPEN_DAYS`` of its closing."""
+    until = reopen_until(case)
+    return (
+        follower.case_id == case.pk
+        and follower_is_reporter(follower)
+        and case.resolution in ("resolved", "answered")
+        and case.satisfaction == "unsatisfied"
+        and until is not None
+        and now <= until
+    )
+
+
 WORKBENCHES = ("dispatch", "department", "supervise", "mobile")
 
 

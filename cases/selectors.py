@@ -658,3 +658,338 @@ def cases_due_today(user: User, now: datetime | None = None) -> QuerySet[Case]:
     """A department's warning list (今日到期): its cases being handled whose handling deadline
     has passed or falls before the end of today in Asia/Shanghai, soonest first."""
     return cases_in_queue(user, "due-today", now).order_by("handle_due", "id")
+
+
+# --- the public side: what anyone may read of a case (市民门户) ---------------------------------
+#
+# A citizen reads a case through these and nothing else: the public words for its state, the
+# item's citizen-facing name, the place, the times, the description as moderated, the display
+# copies of the photos not hidden, and a timeline of states. Never a person: no actor, no
+# contact, no follower, no staff note, no original photo. A case is public under
+# ``policy.public_cases()``; its followers read their own case through their private link
+# (``case_tracked``) whatever its state, with the same sanitised view.
+
+# A case's state in public words: what a citizen following a problem wants to know.
+PUBLIC_STATES = {
+    Status.REPORTED: pgettext_lazy("public state", "Waiting to be accepted"),  # 待受理
+    Status.FILED: pgettext_lazy("public state", "Accepted"),  # 已受理
+    Status.DISPATCHED: pgettext_lazy("public state", "With the department in charge"),  # 已派单
+    Status.RETURNED: pgettext_lazy("public state", "Accepted"),  # back at the centre: 已受理
+    Status.HANDLING: pgettext_lazy("public state", "Being handled"),  # 办理中
+    Status.HANDLED: pgettext_lazy("public state", "Handled, being checked"),  # 已办理，核查中
+    Status.VERIFYING: pgettext_lazy("public state", "Handled, being checked"),
+    Status.CLOSED: pgettext_lazy("public state", "Closed"),  # 已办结
+    Status.SUSPENDED: pgettext_lazy("public state", "On hold"),  # 暂缓办理
+    Status.REJECTED: pgettext_lazy("public state", "Not accepted"),  # 不予受理
+    Status.CANCELLED: pgettext_lazy("public state", "Withdrawn"),  # 已撤销
+}
+# The timeline steps a public page shows, in public words. The workflow's steps are those the
+# followers are told of (``cases.services.PUBLIC_UPDATES``, read there: one list); these are
+# the others a citizen may see happen. Staff notes never show: a note is written for colleagues.
+PUBLIC_STEPS_MORE = {
+    "report": pgettext_lazy("public step", "reported"),
+    "moderate": pgettext_lazy("public step", "what the public sees of it was moderated"),
+    "rate": pgettext_lazy("public step", "rated by the person who reported it"),
+    "callback": pgettext_lazy("public step", "the hotline called the reporter back"),
+}
+# Near me: the newest public cases in view, at most this many (a phone draws them at once).
+PUBLIC_NEAR_LIMIT = 200
+# … reported within this many days: "recent problems", not the archive.
+PUBLIC_NEAR_DAYS = 90
+# The largest radius (metres) of a "near me" circle.
+PUBLIC_NEAR_RADIUS_MAX = 5000
+
+
+def _public_name(item_name: str, public_name: str, name_en: str, public_name_en: str) -> str:
+    """An item's name for citizens in the language of the request."""
+    from django.utils import translation
+
+    zh = public_name or item_name
+    if (translation.get_language() or "").startswith("en"):
+        return public_name_en or name_en or zh
+    return zh
+
+
+@dataclass(frozen=True)
+class PublicPhoto:
+    id: int
+    stage: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    """One step of a public timeline: what happened, in public words, and the state after it.
+    ``text`` is the citizen's own words on their private page (their comment, their reason for
+    reopening) or the hotline's answer to them (直接办结); empty on a public page."""
+
+    action: str
+    words: str
+    state: str
+    state_label: str
+    at: datetime
+    text: str = ""
+    mine: bool = False
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    """A case as anyone may see it (or its follower, through their private link)."""
+
+    number: str
+    item: str
+    state: str
+    state_label: str
+    address: str
+    lon: float
+    lat: float
+    reported_at: datetime
+    filed_at: datetime | None
+    closed_at: datetime | None
+    description: str
+    moderated: bool
+    satisfaction: str
+    satisfaction_label: str
+    rework_count: int
+    repeat_count: int
+    photos: tuple[PublicPhoto, ...]
+    timeline: tuple[PublicStep, ...]
+    public: bool
+
+
+def public_description(case: Case) -> str:
+    """What the public reads of a case's description: nothing once hidden, the moderators'
+    text when they edited it, else the reporter's own words."""
+    if case.public_hidden:
+        return ""
+    return case.public_text or case.description
+
+
+def _public_words(action: str):
+    from cases.services import PUBLIC_UPDATES
+
+    return PUBLIC_UPDATES.get(action) or PUBLIC_STEPS_MORE.get(action)
+
+
+def public_timeline(case: Case, *, follower=None) -> tuple[PublicStep, ...]:
+    """A case's timeline in public words (one query): the workflow steps citizens are told of,
+    the report, moderation and the rating, with no actor and no staff note. With ``follower``
+    (their private page) also their own comments and reopen reason, and the hotline's answer."""
+    rows = CaseTransition.objects.filter(case=case).order_by("at", "id")
+    rows = rows.values_list("action", "to_state", "at", "note", "detail")
+    steps = []
+    for action, state, at, note, detail in rows:
+        text, mine = "", False
+        if action == "comment":
+            mine = follower is not None and (detail or {}).get("follower") == follower.pk
+            if not mine:
+                continue  # a comment is for the people handling the case, not a public forum
+            text = note
+        elif follower is not None and action == "reopen" and (detail or {}).get("follower"):
+            mine = detail["follower"] == follower.pk
+            text = note if mine else ""
+        elif follower is not None and action == "answer":
+            text = note  # 直接办结: the answer given to the citizen
+        elif action == "callback" and not (detail or {}).get("reached"):
+            continue  # a call nobody answered is the hotline's business
+        words = _public_words(action) if action != "comment" else _comment_words()
+        if words is None:
+            continue
+        steps.append(
+            PublicStep(
+                action=action,
+                words=str(words),
+                state=state,
+                state_label=str(PUBLIC_STATES.get(state, "")),
+                at=at,
+                text=text,
+                mine=mine,
+            )
+        )
+    return tuple(steps)
+
+
+def _comment_words():
+    return pgettext_lazy("public step", "your comment")
+
+
+def public_photos(case: Case) -> tuple[PublicPhoto, ...]:
+    """The photos the public may see (one query): display copies made, not hidden."""
+    from cases.models import CasePhoto
+
+    rows = (
+        CasePhoto.objects.filter(case=case, public_hidden=False)
+        .exclude(display="")
+        .order_by("uploaded_at", "id")
+        .values_list("id", "stage", "width", "height")
+    )
+    return tuple(PublicPhoto(*row) for row in rows)
+
+
+def public_photo(case: Case, photo_id: int):
+    """One photo of a case the public may see, or None (hidden, not processed, not its own)."""
+    from cases.models import CasePhoto
+
+    return (
+        CasePhoto.objects.filter(case=case, pk=photo_id, public_hidden=False)
+        .exclude(display="")
+        .first()
+    )
+
+
+def _public_case_of(case: Case, *, follower=None) -> PublicCase:
+    return PublicCase(
+        number=case.number,
+        item=_public_name(
+            case.item.name, case.item.public_name, case.item.name_en, case.item.public_name_en
+        ),
+        state=case.status,
+        state_label=str(PUBLIC_STATES.get(case.status, "")),
+        address=case.address,
+        lon=round(case.point.x, 6),
+        lat=round(case.point.y, 6),
+        reported_at=case.created_at,
+        filed_at=case.filed_at,
+        closed_at=case.closed_at,
+        description=public_description(case),
+        moderated=case.moderated_at is not None,
+        satisfaction=case.satisfaction,
+        satisfaction_label=str(case.get_satisfaction_display()) if case.satisfaction else "",
+        rework_count=case.rework_count,
+        repeat_count=case.repeat_count,
+        photos=public_photos(case),
+        timeline=public_timeline(case, follower=follower),
+        public=Case.objects.filter(policy.public_cases(), pk=case.pk).exists()
+        if follower is not None
+        else True,
+    )
+
+
+def case_public(number: str) -> Case | None:
+    """A public case by its number (one query, with its item), or None: a case that is not
+    public does not exist for the public pages."""
+    return Case.objects.filter(policy.public_cases(), number=number).select_related("item").first()
+
+
+def case_public_view(number: str) -> PublicCase | None:
+    """The public page of a case (three queries), or None when it is not public."""
+    case = case_public(number)
+    return None if case is None else _public_case_of(case)
+
+
+def follower_by_token(token: str):
+    """The follower whose private link this is, with their case and its item (one query),
+    or None. Any state: a reporter follows their report before it is filed too."""
+    from cases.models import CaseFollower
+
+    if not token or len(token) > 64:
+        return None
+    return CaseFollower.objects.select_related("case__item").filter(token=token).first()
+
+
+def case_tracked(follower) -> PublicCase:
+    """The case as its follower sees it through their private link: the public view, whatever
+    its state, with their own comments and reopen reason and the hotline's answer to them."""
+    return _public_case_of(follower.case, follower=follower)
+
+
+@dataclass(frozen=True)
+class TrackOptions:
+    """What a follower's private page offers now (the services decide again when asked)."""
+
+    reporter: bool
+    rate: bool
+    reopen: bool
+    reopen_until: datetime | None
+    comment: bool
+    notify: bool
+
+
+def track_options(follower, now: datetime | None = None) -> TrackOptions:
+    """What this follower may do on their private page now: ``policy.follower_may_rate`` and
+    ``policy.follower_may_reopen``; any follower may comment and stop the updates."""
+    case = follower.case
+    now = now or timezone.now()
+    return TrackOptions(
+        reporter=policy.follower_is_reporter(follower),
+        rate=policy.follower_may_rate(follower, case),
+        reopen=policy.follower_may_reopen(follower, case, now),
+        reopen_until=policy.reopen_until(case),
+        comment=True,
+        notify=follower.notify,
+    )
+
+
+@dataclass(frozen=True)
+class NearFound:
+    """Public cases in view, newest first: plain rows for a list and a map."""
+
+    rows: list[dict]
+    truncated: bool
+    limit: int
+
+
+_NEAR_VALUES = (
+    "number",
+    "status",
+    "address",
+    "created_at",
+    "lon",
+    "lat",
+    "item__name",
+    "item__public_name",
+    "item__name_en",
+    "item__public_name_en",
+)
+
+
+def cases_public_near(
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    point=None,
+    radius_m: float | None = None,
+    now: datetime | None = None,
+    limit: int = PUBLIC_NEAR_LIMIT,
+) -> NearFound:
+    """Near me (附近的问题): the public cases reported in the last ``PUBLIC_NEAR_DAYS`` days
+    in a box (``bbox`` lon/lat, WGS-84) or around a point, newest first, at most ``limit``.
+    One query whatever the number of rows: the item's names come in the same row."""
+    now = now or timezone.now()
+    cases = Case.objects.filter(
+        policy.public_cases(), created_at__gte=now - timedelta(days=PUBLIC_NEAR_DAYS)
+    )
+    if bbox is not None:
+        box = Polygon.from_bbox(bbox)
+        box.srid = 4326
+        cases = cases.filter(point__intersects=box)
+    if point is not None:
+        radius_m = min(radius_m or 1000, PUBLIC_NEAR_RADIUS_MAX)
+        cases = cases.filter(
+            point__intersects=_box_around(point, radius_m),
+            point__distance_lte=(point, D(m=radius_m)),
+        )
+    rows = list(
+        as_list_rows(cases).order_by("-created_at", "-id").values(*_NEAR_VALUES)[: limit + 1]
+    )
+    truncated = len(rows) > limit
+    out = []
+    for row in rows[:limit]:
+        out.append(
+            {
+                "number": row["number"],
+                "item": _public_name(
+                    row["item__name"],
+                    row["item__public_name"],
+                    row["item__name_en"],
+                    row["item__public_name_en"],
+                ),
+                "state": row["status"],
+                "state_label": str(PUBLIC_STATES.get(row["status"], "")),
+                "address": row["address"],
+                "reported_at": row["created_at"],
+                "lon": round(row["lon"], 6),
+                "lat": round(row["lat"], 6),
+            }
+        )
+    return NearFound(rows=out, truncated=truncated, limit=limit)

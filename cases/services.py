@@ -51,7 +51,7 @@ from cases.models import (
 )
 from cases.notify import case_changed, case_events_batched, notify, notify_followers
 from gridcity import coords
-from gridcity.errors import Conflict, ErrorAnswer, FieldInvalid
+from gridcity.errors import Conflict, DomainError, ErrorAnswer, FieldInvalid
 from gridcity.locate import grid_at
 
 
@@ -1442,6 +1442,16 @@ def _reopen_move(c: Case, now: datetime) -> dict:
     )
 
 
+def _reopen_by(follower: CaseFollower):
+    """The reopen's move, its timeline row naming the follower row (never the person): their
+    private page shows them their own reason."""
+
+    def move(c: Case, now: datetime) -> dict:
+        return {**(_reopen_move(c, now) or {}), "follower": follower.pk}
+
+    return move
+
+
 @transaction.atomic
 def case_reopen(
     *, case: Case, note: str, by: User | None = None, follower: CaseFollower | None = None
@@ -1460,6 +1470,13 @@ def case_reopen(
             raise CaseConflict(
                 locked, _("The time to reopen this case has passed."), code="reopen_too_late"
             )
+        # 不满意重办 is the unsatisfied reporter's: they say so first (``case_satisfaction``).
+        if locked.status == Status.CLOSED and locked.satisfaction != Satisfaction.UNSATISFIED:
+            raise CaseConflict(
+                locked,
+                _("Rate the result as unsatisfied first, then reopen it with the reason."),
+                code="rate_first",
+            )
         check = None
     elif by is not None:
 
@@ -1473,7 +1490,7 @@ def case_reopen(
         action="reopen",
         by=by if follower is None else follower.user,
         check=check,
-        move=_reopen_move,
+        move=_reopen_move if follower is None else _reopen_by(follower),
         note=note,
         note_required=True,
     )
@@ -1519,6 +1536,62 @@ def case_satisfaction(
         detail={"satisfaction": satisfaction, "via": "portal"},
     )
     return locked
+
+
+# A follower's comments a day: enough to add what they forgot, too few to flood a case.
+COMMENTS_PER_FOLLOWER_DAY = 10
+COMMENT_MAX_CHARS = 1000
+
+
+class CommentsTooMany(DomainError):
+    status = 429
+    code = "rate_limited"
+
+
+@transaction.atomic
+def case_comment(*, case: Case, follower: CaseFollower, text: str) -> CaseTransition:
+    """A follower adds a comment to a case from their private link (a detail they forgot,
+    "it is still there"): a "comment" row of the timeline that the staff handling the case
+    read, in any state. A comment is addressed to them, not a public forum: the public page
+    never shows it (it is the citizen's own words, which nobody has read before it would
+    show), and the follower's private page shows them their own. At most
+    ``COMMENTS_PER_FOLLOWER_DAY`` a day per follower."""
+    if follower.case_id != case.pk:
+        raise CaseForbidden(_("Only a follower of this case may comment on it."))
+    text = text.strip()
+    if not text:
+        raise CaseInvalid("text", _("Write the comment."))
+    if len(text) > COMMENT_MAX_CHARS:
+        raise CaseInvalid("text", _("At most %(n)d characters, please.") % {"n": COMMENT_MAX_CHARS})
+    locked = _lock(case)
+    now = timezone.now()
+    recent = CaseTransition.objects.filter(
+        case=locked,
+        action="comment",
+        at__gte=now - timedelta(days=1),
+        detail__follower=follower.pk,
+    ).count()
+    if recent >= COMMENTS_PER_FOLLOWER_DAY:
+        raise CommentsTooMany(_("Too many comments today; please try again tomorrow."))
+    return _record(
+        locked,
+        action="comment",
+        by=follower.user,
+        from_state=locked.status,
+        note=text,
+        at=now,
+        detail={"follower": follower.pk, "role": follower.role},
+    )
+
+
+@transaction.atomic
+def follower_notify_set(*, follower: CaseFollower, notify: bool) -> CaseFollower:
+    """A follower stops (or starts again) the updates on their case: the outside channel
+    tells them of no more steps. Idempotent."""
+    if follower.notify != notify:
+        follower.notify = notify
+        follower.save(update_fields=["notify"])
+    return follower
 
 
 @transaction.atomic

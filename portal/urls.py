@@ -1,8 +1,8 @@
 """/portal/: the citizens' portal. Each part keeps its own routes beside its views."""
 
-from portal.web import report, track
+from portal.web import public, report
 
 urlpatterns = [
     *report.urlpatterns,
-    *track.urlpatterns,
+    *public.urlpatterns,
 ]

@@ -279,7 +279,29 @@ MATRIX = {
     "public-similar": (lambda p: (case_at(p, "filed"), {})[1], {"GET": EVERYONE}),
     "public-reports": (lambda p: {}, {"POST": {**dict.fromkeys(PERSONAS, 400), "staff": 403}}),
     "public-case-follow": (numbered("filed"), {"POST": dict.fromkeys(PERSONAS, 201)}),
+    # The public side: anyone reads a public case and near me; the private link's token is
+    # the only credential of a follower's calls, a session counts for nothing. An open case
+    # cannot be rated or reopened yet (409); a comment is taken (201).
+    "public-case": (numbered("filed"), {"GET": EVERYONE}),
+    "public-near": (lambda p: {}, {"GET": EVERYONE}),
+    "public-track": (lambda p: tracked(p), {"GET": EVERYONE}),
+    "public-track-rate": (lambda p: tracked(p), {"POST": dict.fromkeys(PERSONAS, 409)}),
+    "public-track-reopen": (lambda p: tracked(p), {"POST": dict.fromkeys(PERSONAS, 409)}),
+    "public-track-comment": (lambda p: tracked(p), {"POST": dict.fromkeys(PERSONAS, 201)}),
+    "public-track-updates": (lambda p: tracked(p), {"POST": EVERYONE}),
 }
+
+
+def tracked(p) -> dict:
+    """The private link of a filed case's reporter."""
+    from cases import services
+    from cases.models import Case
+
+    case = Case.objects.get(number=case_at(p, "filed"))
+    followed = services.case_follow(case=case, role="reporter", via="portal", phone="13800000000")
+    return {"token": followed.follower.token}
+
+
 QUERY = {
     "locate": {"lon": 100.001, "lat": 30.001},
     "case-duplicates": {"item": "0101", "lon": 100.001, "lat": 30.001},
@@ -294,18 +316,13 @@ QUERY = {
     "case-confirm": {"found": True},
     "case-rate": {"rating": 5},
     "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
+    "public-track-rate": {"satisfaction": "satisfied"},
+    "public-track-reopen": {"reason": "matrix"},
+    "public-track-comment": {"text": "matrix"},
+    "public-track-updates": {"notify": "false"},
     "patrol-shift-list": {"client_uuid": "5e2f6c1e-3b8e-4a53-9d1e-6f0c9d1a2b3c"},
     "osmand": {"id": "unregistered-device", "lat": 30.001, "lon": 100.001, "timestamp": 1795000000},
 }
-
-
-def follower_token(p) -> str:
-    """The private link of a citizen who follows a filed case in grid A."""
-    from cases import services
-    from cases.models import Case
-
-    case = Case.objects.get(number=case_at(p, "filed"))
-    return services.case_follow(case=case, role="follower", via="portal").follower.token
 
 
 def merge_master(p) -> str:
@@ -416,12 +433,32 @@ PAGES = {
     "portal-similar": (NO_ARGS, EVERYONE),
     "portal-items": (NO_ARGS, EVERYONE),
     "portal-follow": (numbered("filed"), EVERYONE),
-    "portal-track": (lambda p: {"token": follower_token(p)}, EVERYONE),
     # The portal's captcha picture (portal.abuse), for anyone who was given its key.
     "captcha-image": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
     "captcha-image-2x": (lambda p: {"key": CaptchaStore.generate_key()}, EVERYONE),
+    # The public side (市民门户): open to anyone. A public case's page; a photo it does not
+    # have is a 404. A follower's private page, its token the credential; its forms send
+    # back to the page (302), which says whether the service did it.
+    "portal-home": (NO_ARGS, EVERYONE),
+    "portal-case": (numbered("filed"), EVERYONE),
+    "portal-case-photo": (
+        lambda p: {"number": case_at(p, "filed"), "pk": 999999, "kind": "display"},
+        dict.fromkeys(PERSONAS, 404),
+    ),
+    "portal-track": (tracked, EVERYONE),
+    "portal-rate": (tracked, dict.fromkeys(PERSONAS, 302)),
+    "portal-reopen": (tracked, dict.fromkeys(PERSONAS, 302)),
+    "portal-comment": (tracked, dict.fromkeys(PERSONAS, 302)),
+    "portal-updates": (tracked, dict.fromkeys(PERSONAS, 302)),
+    "portal-track-photo": (
+        lambda p: {**tracked(p), "pk": 999999, "kind": "display"},
+        dict.fromkeys(PERSONAS, 404),
+    ),
 }
-PAGE_METHOD = {"desk-case-action": "post"}
+PAGE_METHOD = {
+    "desk-case-action": "post",
+    **dict.fromkeys(["portal-rate", "portal-reopen", "portal-comment", "portal-updates"], "post"),
+}
 # Not pages: the health probe, the language switch and log-out take POSTs of their own kind.
 NOT_PAGES = {"healthz", "set_language", "logout"}
 

@@ -176,7 +176,11 @@ def _timeline(case: Case, viewer) -> list[dict]:
 
 
 # Timeline steps that are no action a person takes on the page.
-STEP_LABELS = {"report": gettext_lazy("Report"), "overdue": gettext_lazy("Marked overdue")}
+STEP_LABELS = {
+    "report": gettext_lazy("Report"),
+    "overdue": gettext_lazy("Marked overdue"),
+    "comment": gettext_lazy("Citizen's comment"),
+}
 
 
 def _action_label(name: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 
 from cases.models import CaseClass, Item, Ownership
 from tests.factories import CategoryFactory, ItemFactory
+from tests.portal.publicside import world  # noqa: F401 - the public pages' world
 
 
 @dataclass
