@@ -13,9 +13,11 @@ urlpatterns = [
     path("patrol/", include("patrol.urls")),
     path("desk/", include("desk.urls")),
     path("m/", include("desk.web.mobile")),
+    path("hotline/", include("portal.web.hotline")),
     path("api/v1/", include("gridcity.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("cases.api.urls")),
+    path("api/v1/hotline/", include("portal.api.hotline")),
     path("api/v1/patrol/", include("patrol.api.urls")),
     path("", include("patrol.urls_protocols")),  # /osmand/, /owntracks/
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
