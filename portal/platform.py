@@ -72,8 +72,9 @@ def signature(body: bytes, secret: str) -> str:
 
 
 def platform_backend(rows) -> None:
-    """An outside-channel backend (``GRIDCITY_NOTIFY_BACKEND = "portal.platform.platform_backend"``):
-    the platform's rows to the platform, the others to the next backend."""
+    """An outside-channel backend (``GRIDCITY_NOTIFY_BACKEND``
+    ``= "portal.platform.platform_backend"``): the platform's rows to the platform, the others
+    to the next backend."""
     ours = [row for row in rows if is_platform_row(row)]
     others = [row for row in rows if not is_platform_row(row)]
     if others:
