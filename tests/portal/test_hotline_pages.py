@@ -46,9 +46,7 @@ def test_the_hotline_pages_open_for_the_operator_only(client, operator, people, 
     assert client.get(url).status_code == 403
 
 
-def test_the_console_takes_a_call_and_says_when_it_must_be_answered(
-    client, operator, people, item
-):
+def test_the_console_takes_a_call_and_says_when_it_must_be_answered(client, operator, people, item):
     client.force_login(operator)
 
     answer = client.post(reverse("hotline-console"), call_form(people, item), follow=True)
@@ -102,9 +100,7 @@ def test_merging_from_the_console_adds_the_caller_to_the_open_case(
     assert Case.objects.get().repeat_count == 1
 
 
-def test_answering_from_the_knowledge_base_closes_the_consultation(
-    client, operator, people, item
-):
+def test_answering_from_the_knowledge_base_closes_the_consultation(client, operator, people, item):
     from portal.models import KnowledgeEntry
 
     entry = KnowledgeEntry.objects.create(question="井盖归谁管", answer="水务部门。")
