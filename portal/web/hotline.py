@@ -176,7 +176,11 @@ def _extent() -> list[float] | None:
 @hotline_required
 def console(request):
     """受理: the intake form and its panels; a POST takes the call as a new case."""
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("refresh"):
+        # "Look up" without the script: the panels for what is typed, nothing taken.
+        form = CallForm(initial=_initial(request.POST))
+        status = 200
+    elif request.method == "POST":
         form = CallForm(request.POST)
         if form.is_valid():
             try:
@@ -198,6 +202,11 @@ def console(request):
     else:
         form = CallForm(initial=_initial(request.GET))
         status = 200
+    return _console_page(request, form, status=status)
+
+
+def _console_page(request, form: CallForm, *, status: int):
+    """The console with the form as it stands and the panels for what it holds."""
     params = request.POST if request.method == "POST" else request.GET
     context = {
         "form": form,
@@ -214,7 +223,17 @@ def console(request):
 
 
 def _initial(params) -> dict:
-    names = ("phone", "name", "request_type", "item", "address", "grid", "lon", "lat")
+    names = (
+        "phone",
+        "name",
+        "request_type",
+        "item",
+        "address",
+        "grid",
+        "lon",
+        "lat",
+        "description",
+    )
     return {k: params[k] for k in names if params.get(k)}
 
 
@@ -291,18 +310,7 @@ def answer(request):
             _form_error(form, refused)
         else:
             return _done(request, call.case, _("Ticket %(number)s answered and closed."))
-    context = {
-        "form": form,
-        "limits": _limits(),
-        "items": Item.objects.filter(active=True).select_related("category").order_by("code"),
-        "extent": _extent(),
-        "tile_url": settings.GRIDCITY_TILE_URL,
-        "tile_attribution": settings.GRIDCITY_TILE_ATTRIBUTION,
-        "recent": [_row(c) for c in selectors.recent_calls(request.user)],
-        "params": request.POST,
-        **_panels(request, request.POST),
-    }
-    return render(request, "portal/hotline/console.html", context, status=400)
+    return _console_page(request, form, status=400)
 
 
 class CallbackPagination(CursorPagination):

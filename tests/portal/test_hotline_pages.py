@@ -130,3 +130,19 @@ def test_the_day_page_shows_the_figures(client, operator, call):
     page = client.get(reverse("hotline-day"))
 
     assert page.context["figures"].new == 1
+
+
+def test_looking_up_without_the_script_fills_the_panels_and_takes_nothing(
+    client, operator, people, item, call
+):
+    case = call(phone="13800138000").case
+    client.force_login(operator)
+
+    page = client.post(
+        reverse("hotline-console"), {**call_form(people, item), "refresh": "1", "q": ""}
+    )
+
+    assert page.status_code == 200
+    assert Case.objects.count() == 1
+    assert reverse("hotline-merge", args=[case.number]) in page.content.decode()
+    assert 'value="13800138000"' in page.content.decode()
