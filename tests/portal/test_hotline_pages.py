@@ -146,3 +146,13 @@ def test_looking_up_without_the_script_fills_the_panels_and_takes_nothing(
     assert Case.objects.count() == 1
     assert reverse("hotline-merge", args=[case.number]) in page.content.decode()
     assert 'value="13800138000"' in page.content.decode()
+
+
+def test_the_operator_opens_the_case_page_of_a_ticket(client, operator, call):
+    case = call().case
+    client.force_login(operator)
+
+    page = client.get(reverse("desk-case", args=[case.number]))
+
+    assert page.status_code == 200
+    assert case.number in page.content.decode()
