@@ -22,6 +22,7 @@ run: setup
 	@$(PY) manage.py seed_demo_city --if-empty
 	@$(PY) manage.py seed_demo_cases --days 7 --per-day 1000 --if-empty
 	@$(PY) manage.py seed_demo_patrols --if-empty
+	@$(PY) manage.py seed_demo_hotline --if-empty
 	@$(PY) manage.py collectstatic --noinput -v 0
 	@exec $(PY) -m gridcity.run
 

@@ -328,6 +328,12 @@ def may_take_calls(user) -> bool:
     return _active(user) and (_superuser(user) or _role(user) in HOTLINE)
 
 
+def may_send_platform_tickets(user) -> bool:
+    """The city's 12345 platform sends its tickets (工单) with the token of an account of the
+    hotline (its integration account, ``manage.py hotline_platform_token``)."""
+    return may_take_calls(user)
+
+
 def may_call_back(user, case) -> bool:
     """回访: the hotline calls the citizen back after a case closed and records the verdict."""
     return _may(user, case, HOTLINE, lambda u, c: True)
@@ -404,13 +410,14 @@ def follower_may_reopen(follower, case, now) -> bool:
     )
 
 
-WORKBENCHES = ("dispatch", "department", "supervise", "mobile")
+WORKBENCHES = ("dispatch", "department", "supervise", "mobile", "hotline")
 
 
 def workbench_of(user) -> str | None:
     """The workbench a person lands on after logging in: the command centre's (受理/派遣),
-    their department's (处置), their street's (督察) or the inspector's phone page (网格员);
-    None for those who have none (citizens, the hotline: they keep the map)."""
+    their department's (处置), their street's (督察), the inspector's phone page (网格员) or
+    the hotline console (12345 热线受理台); None for those who have none (citizens keep the
+    map)."""
     if not _active(user):
         return None
     if is_administrator(user) or in_command_centre(user):
@@ -421,6 +428,8 @@ def workbench_of(user) -> str | None:
         return "supervise"
     if is_inspector(user):
         return "mobile"
+    if _role(user) in HOTLINE:
+        return "hotline"
     return None
 
 
@@ -453,5 +462,6 @@ PAGE_RULES = {
     "watch_live": may_watch_live,
     "use_desk": may_use_desk,
     "have_workbench": lambda u: workbench_of(u) is not None,
+    "take_calls": may_take_calls,
     **{f"{name}_desk": (lambda u, name=name: may_use_workbench(u, name)) for name in WORKBENCHES},
 }

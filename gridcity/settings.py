@@ -328,6 +328,14 @@ GRIDCITY_REPLY_LIMITS = {
 GRIDCITY_CALLBACK_WORKING_DAYS = env.int("GRIDCITY_CALLBACK_WORKING_DAYS", default=2)
 # 不满意重办: how long after closing a reporter may reopen an unsatisfying result, in days.
 GRIDCITY_REOPEN_DAYS = env.int("GRIDCITY_REOPEN_DAYS", default=7)
+# The city's 12345 platform (portal.platform, docs/hotline.md): where the answers to its
+# tickets are posted (empty: logged), the shared secret that signs them (HMAC-SHA256), and the
+# backend that delivers every other notification when platform_backend is the outside channel.
+GRIDCITY_PLATFORM_ANSWER_URL = env.str("GRIDCITY_PLATFORM_ANSWER_URL", default="")
+GRIDCITY_PLATFORM_SECRET = env.str("GRIDCITY_PLATFORM_SECRET", default="")
+GRIDCITY_PLATFORM_NEXT_BACKEND = env.str(
+    "GRIDCITY_PLATFORM_NEXT_BACKEND", default="cases.notify.log_backend"
+)
 # Case photos (cases.photos): the largest upload, and the most pixels its header may declare
 # (Pillow's decompression-bomb guard is set to the same number, cases.apps).
 GRIDCITY_PHOTO_MAX_BYTES = env.int("GRIDCITY_PHOTO_MAX_BYTES", default=10 * 2**20)

@@ -15,10 +15,12 @@ urlpatterns = [
     path("desk/", include("desk.urls")),
     path("m/", include("desk.web.mobile")),
     path("portal/", include("portal.urls")),
+    path("hotline/", include("portal.web.hotline")),
     path("api/v1/", include("gridcity.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/public/", include("portal.api.urls")),
+    path("api/v1/hotline/", include("portal.api.hotline")),
     path("api/v1/patrol/", include("patrol.api.urls")),
     path("", include("patrol.urls_protocols")),  # /osmand/, /owntracks/
     # The portal's captcha images (portal.abuse). Not the library's refresh view: it writes a

@@ -271,6 +271,8 @@ MATRIX = {
         lambda p: {},
         {"POST": dict.fromkeys(PERSONAS, 400), "GET": dict.fromkeys(PERSONAS, 405)},
     ),
+    # The city's 12345 platform: its device token only; a session counts for nothing (401).
+    "hotline-tickets": (lambda p: {}, {"POST": dict.fromkeys(PERSONAS, 401)}),
     "schema": (lambda p: {}, {"GET": EVERYONE}),
     "swagger-ui": (lambda p: {}, {"GET": EVERYONE}),
     # The portal's report API: open to anonymous callers. Without a body a report is a 400
@@ -426,6 +428,15 @@ PAGES = {
     ),
     # The inspector's phone page; its manifest and service worker are public files.
     "mobile-home": (NO_ARGS, only("inspector_a", "inspector_b", "admin")),
+    # The hotline console (12345): hotline operators (tests/portal/test_hotline_pages.py) and
+    # administrators. A panel without its part, a direct answer without a call: 400.
+    "hotline-console": (NO_ARGS, only("admin")),
+    "hotline-panel": (NO_ARGS, only("admin", ok=400)),
+    "hotline-answer": (NO_ARGS, only("admin", ok=400)),
+    "hotline-merge": (numbered("reported"), only("admin", ok=302)),
+    "hotline-callbacks": (NO_ARGS, only("admin")),
+    "hotline-callback": (numbered("closed"), only("admin", ok=302)),
+    "hotline-day": (NO_ARGS, only("admin")),
     "mobile-manifest": (NO_ARGS, EVERYONE),
     "mobile-sw": (NO_ARGS, EVERYONE),
     # The citizens' portal: public pages; the private link is its own credential.
@@ -457,6 +468,9 @@ PAGES = {
 }
 PAGE_METHOD = {
     "desk-case-action": "post",
+    "hotline-answer": "post",
+    "hotline-merge": "post",
+    "hotline-callback": "post",
     **dict.fromkeys(["portal-rate", "portal-reopen", "portal-comment", "portal-updates"], "post"),
 }
 # Not pages: the health probe, the language switch and log-out take POSTs of their own kind.

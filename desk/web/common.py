@@ -75,6 +75,8 @@ def landing_url(user) -> str:
     workbench = policy.workbench_of(user)
     if workbench == "mobile":
         return reverse("mobile-home")
+    if workbench == "hotline":
+        return reverse("hotline-console")
     if workbench is not None:
         return reverse("desk-workbench", args=[workbench])
     return reverse("home")
