@@ -252,6 +252,8 @@ def pages_of(people: dict[str, User]) -> list[Page]:
         Page("department", "counts", "desk-counts", ("department",)),
         Page("department", "case page", "desk-case", (own.number,)),
         Page("supervisor", "street's day", "desk-supervise"),
+        # The street's inspectors and their patrol today: loaded by the page after it.
+        Page("supervisor", "street's inspectors", "desk-supervise", query="partial=1"),
     ]
     pages += [
         Page("supervisor", f"queue {q}", "desk-queue", ("supervise", q)) for q in _q("supervise")

@@ -13,9 +13,21 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.contrib.gis.measure import D
-from django.db.models import Exists, F, FloatField, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
@@ -129,6 +141,43 @@ def as_list_rows(cases: QuerySet[Case]) -> QuerySet[Case]:
     return cases.defer("point").annotate(
         lon=Func("point", function="ST_X", output_field=FloatField()),
         lat=Func("point", function="ST_Y", output_field=FloatField()),
+    )
+
+
+def cases_in_box(cases: QuerySet[Case], box: GEOSGeometry) -> QuerySet[Case]:
+    """The cases whose position lies in ``box`` (a map's view; its edges included).
+
+    By the bounding-box operator (PostGIS ``@``, SpatiaLite ``MbrWithin``), not
+    ``ST_Intersects``: for a point and a box they answer alike, to the single-precision boxes
+    PostGIS compares (a point less than a metre outside an edge may be in; none inside is
+    out). PostGIS declares ``ST_Intersects`` a costly function, so PostgreSQL, to spare
+    itself calls, planned the open cases of a view through the spatial index of every case
+    (a street's box holds ~190,000 of them) with parallel workers and JIT compilation, about
+    half a second; with the operator alone it reads the open cases' own index
+    (``cases_open_point``), a few thousand rows.
+    """
+    return cases.filter(point__contained=box)
+
+
+def cases_counted_by_grid(cases: QuerySet[Case]) -> list[dict]:
+    """``cases`` counted per work grid: ``grid_id`` (None for the cases outside every grid),
+    ``n``, ``overdue_n`` (how many of them are marked overdue) and the box the cases lie in
+    (``west``, ``south``, ``east``, ``north``). One query, grouped in the database: what a map
+    draws for a view that holds more cases than it can draw one by one."""
+    x = Func("point", function="ST_X", output_field=FloatField())
+    y = Func("point", function="ST_Y", output_field=FloatField())
+    return list(
+        cases.order_by()
+        .values("grid_id")
+        .annotate(
+            n=Count("id"),
+            overdue_n=Count("id", filter=Q(overdue=True)),
+            west=Min(x),
+            south=Min(y),
+            east=Max(x),
+            north=Max(y),
+        )
+        .values("grid_id", "n", "overdue_n", "west", "south", "east", "north")
     )
 
 
@@ -407,12 +456,51 @@ def cases_in_queue(user: User, key: str, now: datetime | None = None) -> QuerySe
     return cases_visible_to(user).filter(queue.rule(user, now or timezone.now()))
 
 
-def queue_counts(user: User, keys: list[str], now: datetime | None = None) -> dict[str, int]:
+def queue_counts(
+    user: User,
+    keys: list[str],
+    now: datetime | None = None,
+    *,
+    visible: QuerySet[Case] | None = None,
+    counted: dict[str, int] | None = None,
+) -> dict[str, int]:
     """How many cases each queue holds: one small count per queue, each on an index. The
-    person's scope is read once for all of them (it costs a query or two of its own)."""
+    person's scope is read once for all of them (it costs a query or two of its own), or not at
+    all when the page has read it already (``visible``: ``cases_visible_to(user)``); the queues
+    in ``counted`` the page has counted already (``queue_counts_by_street``)."""
     now = now or timezone.now()
-    visible = cases_visible_to(user)
-    return {key: visible.filter(QUEUES[key].rule(user, now)).order_by().count() for key in keys}
+    visible = cases_visible_to(user) if visible is None else visible
+    counted = counted or {}
+    return {
+        key: counted[key]
+        if key in counted
+        else visible.filter(QUEUES[key].rule(user, now)).order_by().count()
+        for key in keys
+    }
+
+
+def queue_counts_by_street(
+    user: User,
+    keys: list[str],
+    now: datetime | None = None,
+    *,
+    visible: QuerySet[Case] | None = None,
+) -> dict[str, dict[int | None, int]]:
+    """How many cases each queue holds in each street (None: the cases of no street), one
+    query a queue, on the same index as its count: the queue's count is the sum, and a
+    street's share the figure of the street's page (督察), counted once for both."""
+    now = now or timezone.now()
+    visible = cases_visible_to(user) if visible is None else visible
+    return {
+        key: dict(
+            visible.filter(QUEUES[key].rule(user, now))
+            .order_by()
+            .values_list("street_id")
+            .annotate(n=Count("id"))
+            .values_list("street_id", "n")
+        )
+        for key in keys
+    }
 
 
 # --- the supervisor's street (督察) ---------------------------------------------------------
@@ -426,7 +514,13 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def street_day_figures(
-    user: User, day: date, *, streets: list[int], now: datetime | None = None
+    user: User,
+    day: date,
+    *,
+    streets: list[int],
+    now: datetime | None = None,
+    visible: QuerySet[Case] | None = None,
+    counted: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """The streets' day at a glance, of the cases ``user`` sees: reported on the local ``day``,
     closed (结案) on it, overdue now and escalated (督办) and still open.
@@ -434,12 +528,17 @@ def street_day_figures(
     Four counts, each on an index: ``created_at`` for the new; ``updated_at`` for the closed
     (closing saves the case, so a case closed on the day was updated on it or later, and the
     few rows changed since the day began are all that is read; ``closed_at`` has no index of
-    its own); (street, status) for the overdue and the escalated.
+    its own); (street, status) for the overdue and the escalated. ``visible``: the cases
+    ``user`` sees (``cases_visible_to``) when the page has read their scope already;
+    ``counted``: the overdue and escalated of these streets when the page has counted them
+    already (``queue_counts_by_street``), not counted again.
     """
     now = now or timezone.now()
     start, end = local_day_bounds(day)
-    cases = cases_visible_to(user).filter(street_id__in=sorted(set(streets))).order_by()
-    return {
+    visible = cases_visible_to(user) if visible is None else visible
+    cases = visible.filter(street_id__in=sorted(set(streets))).order_by()
+    counted = counted or {}
+    figures = {
         "new": cases.filter(created_at__gte=start, created_at__lt=end).count(),
         "closed": cases.filter(
             status=Status.CLOSED,
@@ -447,9 +546,13 @@ def street_day_figures(
             closed_at__gte=start,
             closed_at__lt=end,
         ).count(),
-        "overdue": cases.filter(QUEUES["overdue"].rule(user, now)).count(),
-        "escalated": cases.filter(QUEUES["escalated"].rule(user, now)).count(),
     }
+    for key in ("overdue", "escalated"):
+        if key in counted:
+            figures[key] = counted[key]
+        else:
+            figures[key] = cases.filter(QUEUES[key].rule(user, now)).count()
+    return figures
 
 
 # What a row of the supervisor's lists reads: a list row's columns without the position, and
@@ -463,7 +566,12 @@ _ROW_FIELDS = (
 
 
 def street_case_lists(
-    user: User, *, streets: list[int], verifiers: list[int], limit: int = 10
+    user: User,
+    *,
+    streets: list[int],
+    verifiers: list[int] | QuerySet,
+    limit: int = 10,
+    visible: QuerySet[Case] | None = None,
 ) -> dict[str, list[Case]]:
     """The streets' pressing cases that ``user`` sees, ``limit`` of each list:
 
@@ -471,12 +579,14 @@ def street_case_lists(
       actions offered on each need read along (``pending_extension``), so that asking
       ``cases.actions.actions_for`` of every row costs no query;
     - ``verifying``: waiting for the verification (核查) of one of ``verifiers`` (the street's
-      inspectors), the overdue first, then by verification deadline.
+      inspectors: their ids, or a subquery selecting them), the overdue first, then by
+      verification deadline.
 
-    One query per list, and the person's scope read once.
+    One query per list, and the person's scope read once (or not at all: ``visible``, as for
+    ``street_day_figures``).
     """
     now = timezone.now()
-    visible = cases_visible_to(user).only(*_ROW_FIELDS)
+    visible = (cases_visible_to(user) if visible is None else visible).only(*_ROW_FIELDS)
     in_streets = visible.filter(street_id__in=sorted(set(streets)))
     lists = {
         key: list(
@@ -489,10 +599,13 @@ def street_case_lists(
     lists["verifying"] = (
         list(
             visible.filter(
-                status=Status.VERIFYING, verifier_id__in=sorted(set(verifiers))
+                status=Status.VERIFYING,
+                verifier_id__in=verifiers
+                if isinstance(verifiers, QuerySet)
+                else sorted(set(verifiers)),
             ).order_by("-overdue", F("verify_due").asc(nulls_last=True), "id")[:limit]
         )
-        if verifiers
+        if isinstance(verifiers, QuerySet) or verifiers
         else []
     )
     return lists

@@ -1,8 +1,9 @@
 """Reads of the grid hierarchy that have rules (filters, shapes for export)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from django.db.models import QuerySet
+from django.contrib.gis.db.models.functions import PointOnSurface
+from django.db.models import FloatField, Func, QuerySet
 from django.utils.translation import gettext as _
 
 from gridcity import geometry, validation
@@ -14,6 +15,22 @@ def units_under(level: str, code: str | None = None) -> QuerySet[Unit]:
     """Units of a level whose code starts with ``code`` (a code prefixes its descendants')."""
     qs = LEVEL_MODELS[Level(level)].objects.order_by("code")
     return qs.filter(code__startswith=code) if code else qs
+
+
+def label_points(level: str, codes: Iterable[str]) -> dict[str, tuple[float, float, str]]:
+    """Where a map writes each unit's label: a point inside its polygon (``ST_PointOnSurface``;
+    a centroid may fall outside a bent grid), with its name, by code. One query."""
+    label = PointOnSurface("geom")
+    rows = (
+        LEVEL_MODELS[Level(level)]
+        .objects.filter(code__in=sorted(set(codes)))
+        .annotate(
+            x=Func(label, function="ST_X", output_field=FloatField()),
+            y=Func(label, function="ST_Y", output_field=FloatField()),
+        )
+        .values_list("code", "x", "y", "name")
+    )
+    return {code: (x, y, name) for code, x, y, name in rows}
 
 
 def units_for_export(level: str, within: str | None = None) -> Iterator[dict]:

@@ -277,10 +277,14 @@ def rows_of(cases) -> list[dict]:
     return [_row(case) for case in cases]
 
 
-def queue_nav(user, workbench: str, current: str | None = None) -> list[dict]:
-    """The workbench's queues with their counts, for the side navigation."""
+def queue_nav(
+    user, workbench: str, current: str | None = None, *, visible=None, counted=None
+) -> list[dict]:
+    """The workbench's queues with their counts, for the side navigation (``visible``: the
+    cases the person sees, when the page has read their scope already; ``counted``: the
+    counts of queues the page has counted already)."""
     keys = WORKBENCH_QUEUES[workbench]
-    counts = queue_counts(user, keys)
+    counts = queue_counts(user, keys, visible=visible, counted=counted)
     return [
         {
             "key": key,

@@ -3,14 +3,24 @@
 The page draws what ``/desk/map/cases.geojson`` answers for the map's view (``bbox``) and the
 same filters as the queue tables (``cases.api.filters.CaseFilter``), and loads again when the
 view moves or a case changes (the notifications socket's ``{"type": "case"}``, dispatched on
-the page as a ``gridcity:case`` DOM event). The answer is capped (``MAP_LIMIT``, newest
-first); a cut answer says so, with the total, and the page asks to zoom in.
+the page as a ``gridcity:case`` DOM event).
 
-Read for speed on a year of cases: one list query of plain values (the position as two
-numbers the database reads, ``as_list_rows``), item names from the code books, no geometry
-object or model instance per row, and a count only when the list was cut.
+A view holding up to ``MAP_LIMIT`` open cases is answered case by case. A wider one (a street,
+the district) is answered as counts, as a GIS draws a dense layer: one bubble per work grid at
+its label point (per community when the view spans more than ``MAP_GROUP_LIMIT`` grids), with
+how many of its cases are overdue and the box they lie in, which the page zooms to on a click.
+Every open case is thus counted in every view, and drawn one by one once the view is small
+enough. Only a view of a single grid holding more than the cap (hardly a real one) is cut:
+its newest ``MAP_LIMIT`` cases, with the total.
+
+Read for speed on a year of cases: the counts first, grouped by the database (one query, on
+the open cases' spatial index ``cases_open_point``); then either the cases, one list query of
+plain values (the position as two numbers the database reads, ``as_list_rows``; item names
+from the code books; no geometry object or model instance per row), or the label points of
+the grids counted.
 """
 
+import math
 from functools import wraps
 
 from django.conf import settings
@@ -30,16 +40,21 @@ from accounts.selectors import grids_visible_to
 from cases import codes
 from cases.api.filters import CaseFilter
 from cases.models import OPEN_STATES, STAGE_DUE, Source, Status
-from cases.selectors import as_list_rows, cases_visible_to
+from cases.selectors import as_list_rows, cases_counted_by_grid, cases_in_box, cases_visible_to
 from desk.web.common import queue_nav
+from gridcity.api.filters import bbox_geometry
 from gridcity.errors import DomainError, FieldInvalid, error_response
-from gridcity.models import District
+from gridcity.models import CODE_LENGTHS, District, Level
+from gridcity.selectors import label_points
 
-# Features per answer: enough to see a street's open cases at once, little enough for a
-# browser to cluster in a blink (≈ 400 kB of JSON).
+# Cases drawn one by one per answer, at most: a few communities' open cases, little enough
+# for a browser to cluster in a blink. A view holding more is answered as counts per grid.
 MAP_LIMIT = 3000
-# The filters of the queue tables that the map takes too.
-MAP_FILTERS = ("item", "street", "grid", "source", "status", "overdue", "bbox")
+# Grid bubbles per answer, at most (a street seen whole holds ~900 grids with open cases): a
+# view over more grids than this (the district's 4,833) is counted per community instead.
+MAP_GROUP_LIMIT = 1000
+# The filters of the queue tables that the map takes too (and ``bbox``, the view).
+MAP_FILTERS = ("item", "street", "grid", "source", "status", "overdue")
 # The due fields a case's current deadline is read from (``Case.stage_due``'s table).
 VALUES = ["number", "status", "item_id", "overdue", "escalated", "due", "lon", "lat"]
 # The deadline of the stage each case is in, chosen by the database: one time a row to read
@@ -113,35 +128,97 @@ def map_cases(request):
     for name in list(params):
         if name not in MAP_FILTERS:
             del params[name]
-    found = CaseFilter(
-        params, queryset=cases_visible_to(request.user).filter(status__in=OPEN_STATES)
-    )
+    cases = cases_visible_to(request.user).filter(status__in=OPEN_STATES)
+    if view := request.GET.get("bbox"):
+        try:
+            cases = cases_in_box(cases, bbox_geometry(view, field="bbox"))
+        except ValidationError as invalid:  # the box's numbers, checked before GEOS sees them
+            name, errors = next(iter(invalid.detail.items()))
+            raise FieldInvalid(name, " ".join(str(e) for e in errors)) from None
+    found = CaseFilter(params, queryset=cases)
     if not found.is_valid():
         name, errors = next(iter(found.errors.items()))
         raise FieldInvalid(name, " ".join(errors))
-    try:
-        cases = found.qs.order_by()
-    except ValidationError as invalid:  # the box's numbers, checked as the filter applies
-        name, errors = next(iter(invalid.detail.items()))
-        raise FieldInvalid(name, " ".join(str(e) for e in errors)) from None
+    cases = found.qs.order_by()
+    groups = cases_counted_by_grid(cases)
+    total = sum(group["n"] for group in groups)
+    if total > MAP_LIMIT and len(groups) > 1:
+        return _grouped(groups, total)
     rows = list(
         as_list_rows(cases)
         .annotate(due=STAGE_DEADLINE)
         .order_by("-created_at", "-id")
-        .values(*VALUES)[: MAP_LIMIT + 1]
+        .values(*VALUES)[:MAP_LIMIT]
     )
-    truncated = len(rows) > MAP_LIMIT
-    rows = rows[:MAP_LIMIT]
-    total = cases.count() if truncated else len(rows)
+    # Cut only when a single grid holds more than the cap; otherwise the total is what is shown
+    # (a case may have changed between the two reads).
+    truncated = total > MAP_LIMIT
     return JsonResponse(
         {
             "type": "FeatureCollection",
             "features": [_feature(row) for row in rows],
+            "grouped": None,
             "truncated": truncated,
+            "total": total if truncated else len(rows),
+            "limit": MAP_LIMIT,
+        }
+    )
+
+
+def _grouped(groups: list[dict], total: int) -> JsonResponse:
+    """The counts per work grid as GeoJSON points at the grids' label points, or per community
+    when there are more than ``MAP_GROUP_LIMIT`` grids (a grid's code begins with its
+    community's). The cases outside every grid are one group at the middle of their box."""
+    level = Level.GRID if len(groups) <= MAP_GROUP_LIMIT else Level.COMMUNITY
+    width = CODE_LENGTHS[level]
+    merged: dict[str | None, dict] = {}
+    for group in groups:
+        grid = codes.GRIDS.code(group["grid_id"])
+        code = grid[:width] if grid else None
+        into = merged.get(code)
+        if into is None:
+            merged[code] = dict(group)
+            continue
+        into["n"] += group["n"]
+        into["overdue_n"] += group["overdue_n"]
+        for side, pick in (("west", min), ("south", min), ("east", max), ("north", max)):
+            into[side] = pick(into[side], group[side])
+    labels = label_points(level, [code for code in merged if code])
+    features = []
+    for code, group in merged.items():
+        box = _outward(group)
+        x, y, name = labels.get(code) or ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "")
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
+                "properties": {
+                    "code": code,
+                    "name": name,
+                    "count": group["n"],
+                    "overdue": group["overdue_n"],
+                    "bbox": box,
+                },
+            }
+        )
+    return JsonResponse(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "grouped": level.value,
+            "truncated": False,
             "total": total,
             "limit": MAP_LIMIT,
         }
     )
+
+
+def _outward(group: dict) -> list[float]:
+    """The box of a group's cases to the micro-degree (≈ 0.1 m), rounded outward: zoomed onto,
+    it holds every one of them."""
+    west, south = (math.floor(group[side] * 1e6) / 1e6 for side in ("west", "south"))
+    east, north = (math.ceil(group[side] * 1e6) / 1e6 for side in ("east", "north"))
+    return [west, south, east, north]
 
 
 def _feature(row: dict) -> dict:

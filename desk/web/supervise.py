@@ -3,12 +3,23 @@ cases (escalate with a note), what the street's inspectors are to verify, and ea
 patrol today with a link into the patrol audit.
 
 The page reads through named selectors (``cases.selectors.street_day_figures``,
-``patrol.selectors.inspectors_day_summary``, ``inspectors_on_patrol``) in a fixed number of
-queries, and writes nothing: the escalate form posts to the case page's action URL.
+``street_case_lists``, ``patrol.selectors.inspectors_of_day``, ``inspectors_day_summary``) in
+a fixed number of queries, the person's case scope read once for the side navigation, the
+figures and the lists, and writes nothing: the escalate form posts to the case page's action
+URL.
+
+A street has hundreds of inspectors (772 in the busiest street of the benchmark's city): the
+day's figures count them all (``inspectors_of_day``, without adding up their patrols), and
+their table of today's patrol, the costly part, is its own request: ``?partial=1`` answers it
+alone, which the page's script loads after the page, and again for its pages and its name
+filter. It shows ``INSPECTORS_PER_PAGE`` of them, those needing attention first
+(``attention``). Without script, the page's link to it (or a page or search of it in the
+address) brings the table with the page.
 """
 
 from urllib.parse import urlencode
 
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, path, reverse
@@ -23,27 +34,58 @@ from cases.models import Status
 from cases.selectors import (
     cases_visible_to,
     local_day_bounds,
+    queue_counts_by_street,
     street_case_lists,
     street_day_figures,
 )
 from desk.web.common import Table, queue_nav, workbench_required
 from gridcity.errors import FieldInvalid
-from patrol.selectors import inspectors_day_summary, inspectors_on_patrol, streets_supervised
+from patrol.selectors import (
+    inspectors_day_summary,
+    inspectors_of_day,
+    inspectors_on_patrol,
+    streets_supervised,
+)
 
 # How many cases each list of the page shows; the queue behind it holds the rest.
 LIST_LENGTH = 10
+# Inspectors per page of the street's table: a supervisor reads the first screenful, and
+# rendering all of a street's took half of what the page took.
+INSPECTORS_PER_PAGE = 50
+# The longest name filter taken (a part of a name, a login or a grid code).
+FIND_MAX_LENGTH = 50
+# The queues of the side navigation that are figures of the street's day too.
+SHARED_QUEUES = ["overdue", "escalated"]
+# What in an address asks for the inspectors' table with the page (a page of it, a search).
+TABLE_PARAMS = ("page", "find")
 
 
 @workbench_required("supervise")
 def supervise(request):
-    """/desk/supervise/: the street's day, today in Asia/Shanghai."""
+    """/desk/supervise/: the street's day, today in Asia/Shanghai; ``?partial=1`` the
+    inspectors' table alone."""
     user = request.user
     streets = list(streets_supervised(user))
     street = _chosen_street(streets, request.GET.get("street"))
-    context = {"workbench": "supervise", "nav": queue_nav(user, "supervise", None)}
-    context.update(streets=streets, street=street, today=timezone.localdate())
+    today = timezone.localdate()
+    if request.GET.get("partial"):
+        if street is None:
+            raise Http404
+        context = {"street": street, **_inspector_table(request, street, today)}
+        return render(request, "desk/_supervise_inspectors.html", context)
+    visible = cases_visible_to(user)  # the scope, read once for the navigation and the street
+    # The overdue and escalated queues counted once, by street: their totals for the side
+    # navigation, the street's share for the day's figures.
+    by_street = queue_counts_by_street(user, SHARED_QUEUES, visible=visible)
+    counted = {key: sum(by_street[key].values()) for key in SHARED_QUEUES}
+    nav = queue_nav(user, "supervise", visible=visible, counted=counted)
+    context = {"workbench": "supervise", "nav": nav}
+    context.update(streets=streets, street=street, today=today)
     if street is not None:
-        context.update(_street_context(request, street, context["today"]))
+        counted = {key: by_street[key].get(street.pk, 0) for key in SHARED_QUEUES}
+        context.update(_street_context(request, street, today, visible, counted))
+        if any(name in request.GET for name in TABLE_PARAMS):
+            context.update(_inspector_table(request, street, today))
     return render(request, "desk/supervise.html", context)
 
 
@@ -58,22 +100,17 @@ def _chosen_street(streets: list, code: str | None):
     raise FieldInvalid("street", _("Not a street you oversee."))
 
 
-def _street_context(request, street, today) -> dict:
+def _street_context(request, street, today, visible, counted: dict[str, int]) -> dict:
     user = request.user
-    inspectors = inspectors_day_summary(user, day=today, area=street.code)
-    ids = [row["inspector"]["id"] for row in inspectors]
-    patrolling = inspectors_on_patrol(user, inspector_ids=ids)
-    names = {row["inspector"]["id"]: row["inspector"]["name"] for row in inspectors}
+    inspectors = inspectors_of_day(user, day=today, area=street.code)
     audit = _audit_url(user, street, today)
-    for row in inspectors:
-        row["on_patrol"] = patrolling.get(row["inspector"]["id"])
-        row["audit_url"] = f"{audit}&inspector={row['inspector']['id']}" if audit else None
-        row["distance_km"] = round(row["distance_m"] / 1000, 1)
-        row["online_min"] = int(row["online_s"] // 60)
-    figures = street_day_figures(user, today, streets=[street.pk])
-    figures["on_patrol"] = len(patrolling)
-    figures["no_shift"] = sum(1 for r in inspectors if not r["shifts"] and not r["on_patrol"])
-    lists = street_case_lists(user, streets=[street.pk], verifiers=ids, limit=LIST_LENGTH)
+    # Every inspector of the street is counted, whatever page of the table is shown.
+    figures = street_day_figures(user, today, streets=[street.pk], visible=visible, counted=counted)
+    figures["on_patrol"] = inspectors.on_patrol
+    figures["no_shift"] = inspectors.no_shift
+    lists = street_case_lists(
+        user, streets=[street.pk], verifiers=inspectors.ids, limit=LIST_LENGTH, visible=visible
+    )
     here = request.get_full_path()
     return {
         "figures": figures,
@@ -81,12 +118,99 @@ def _street_context(request, street, today) -> dict:
         "overdue": _rows(user, lists["overdue"], here),
         "escalated": _rows(user, lists["escalated"], here),
         "verifying": [
-            {**_row(case), "verifier": names.get(case.verifier_id, "")}
+            {**_row(case), "verifier": inspectors.names.get(case.verifier_id, "")}
             for case in lists["verifying"]
         ],
-        "inspectors": inspectors,
         "audit_url": audit,
+        "inspector_total": len(inspectors.names),
+        "inspector_find": request.GET.get("find", "").strip()[:FIND_MAX_LENGTH],
+        "inspectors_url": _table_url(request, street),
     }
+
+
+def _table_url(request, street) -> str:
+    """The inspectors' table of this street alone (``?partial=1``), at the page and search of
+    this address."""
+    query = request.GET.copy()
+    query["street"] = street.code
+    query["partial"] = "1"
+    return f"{request.path}?{query.urlencode()}"
+
+
+def _inspectors(request, street, today) -> list[dict]:
+    """Every inspector of the street with today's patrol (``inspectors_day_summary``), each
+    with whether they are on patrol now, their audit link and the figures as shown."""
+    user = request.user
+    inspectors = inspectors_day_summary(user, day=today, area=street.code)
+    patrolling = inspectors_on_patrol(
+        user, inspector_ids=[row["inspector"]["id"] for row in inspectors]
+    )
+    audit = _audit_url(user, street, today)
+    for row in inspectors:
+        row["on_patrol"] = patrolling.get(row["inspector"]["id"])
+        row["audit_url"] = f"{audit}&inspector={row['inspector']['id']}" if audit else None
+        row["distance_km"] = round(row["distance_m"] / 1000, 1)
+        row["online_min"] = int(row["online_s"] // 60)
+        row["anomaly_count"] = sum(row["anomalies"].values())
+        row["attention"] = attention(row)
+    return inspectors
+
+
+def attention(row: dict) -> int:
+    """Where an inspector's row of the day stands in the table, the most pressing first:
+
+    0. no shift today and not on patrol (the figure "without a shift today");
+    1. anomalies in today's tracks (impossible speed, jumps, a frozen or mocked location);
+    2. short of what their grids require (laps, checkpoints, time online, coverage), with no
+       shift open to make it up;
+    3. on patrol now, or done with the day's requirement.
+    """
+    if not row["shifts"] and not row["on_patrol"]:
+        return 0
+    if row["anomaly_count"]:
+        return 1
+    if row["short"] and not row["on_patrol"]:
+        return 2
+    return 3
+
+
+def _inspector_table(request, street, today) -> dict:
+    """A page of the inspectors' table: those matching ``?find=`` (a part of a name, a login
+    or a grid code), the most pressing first and in grid order within (the summary's order;
+    the sort is stable), ``INSPECTORS_PER_PAGE`` of them at ``?page=``."""
+    inspectors = _inspectors(request, street, today)
+    find = request.GET.get("find", "").strip()[:FIND_MAX_LENGTH]
+    shown = inspectors
+    if find:
+        needle = find.casefold()
+        shown = [row for row in inspectors if needle in _haystack(row)]
+    shown = sorted(shown, key=lambda row: row["attention"])
+    page = Paginator(shown, INSPECTORS_PER_PAGE).get_page(request.GET.get("page"))
+    return {
+        "inspectors": page.object_list,
+        "inspector_page": page,
+        "inspector_total": len(inspectors),
+        "inspector_find": find,
+        "inspector_pager": {
+            "previous": _page_url(request, page.previous_page_number())
+            if page.has_previous()
+            else None,
+            "next": _page_url(request, page.next_page_number()) if page.has_next() else None,
+        },
+    }
+
+
+def _haystack(row: dict) -> str:
+    inspector = row["inspector"]
+    return " ".join([inspector["name"], inspector["username"], *row["grids"]]).casefold()
+
+
+def _page_url(request, number: int) -> str:
+    """This page's address at another page of the inspectors' table (no ``partial``)."""
+    query = request.GET.copy()
+    query.pop("partial", None)
+    query["page"] = str(number)
+    return f"{request.path}?{query.urlencode()}#inspectors"
 
 
 def _audit_url(user, street, day) -> str | None:
@@ -181,7 +305,7 @@ def _day_list(request, kind: str):
         "workbench": "supervise",
         "queue": spec,
         "table": table,
-        "nav": queue_nav(request.user, "supervise", None),
+        "nav": queue_nav(request.user, "supervise"),
     }
     template = "desk/_table.html" if request.GET.get("partial") else "desk/queue.html"
     return render(request, template, context)

@@ -30,6 +30,13 @@ def figure_link(page, name: str) -> str:
     return unescape(re.search(rf'<a href="([^"]*)" data-figure="{name}"', html).group(1))
 
 
+def table(client, **params):
+    """The inspectors' table of the street, as the page's script loads it after the page."""
+    answer = client.get(PAGE, {"partial": "1", **params})
+    assert answer.status_code == 200
+    return answer
+
+
 def inspector_row(page, inspector) -> str:
     html = page.content.decode()
     match = re.search(rf'<tr data-inspector="{inspector.pk}".*?</tr>', html, re.S)
@@ -127,6 +134,26 @@ def test_the_days_figures_count_what_happened_today_in_shanghai(client, on_the_2
     assert page.context["today"].isoformat() == TODAY
 
 
+def test_the_side_navigation_counts_the_whole_scope_and_the_figures_the_street(
+    client, people, report, item
+):
+    """Both come from one count per queue by street: a case the supervisor reported in
+    another street is in their queue, not in their street's figure."""
+    mark(report(steps=["file", "dispatch"]), overdue=True, escalated=True)
+    centre = people.grid_b.geom.point_on_surface
+    elsewhere = services.case_report(
+        by=people.inspector_b, item=item, lon=centre.x, lat=centre.y, description="B 街道"
+    ).case
+    Case.objects.filter(pk=elsewhere.pk).update(
+        reporter=people.supervisor, status=Status.DISPATCHED, overdue=True
+    )
+    client.force_login(people.supervisor)
+    page = client.get(PAGE)
+    nav = {q["key"]: q["count"] for q in page.context["nav"]}
+    assert (nav["overdue"], nav["escalated"]) == (2, 1)
+    assert (figures(page)["overdue"], figures(page)["escalated"]) == (1, 1)
+
+
 def test_each_figure_leads_to_its_queue_or_list(client, people):
     client.force_login(people.supervisor)
     page = client.get(PAGE)
@@ -169,8 +196,9 @@ def test_another_streets_supervisor_sees_only_their_own_street(client, people, r
     assert people.grid_b.community.street.name in html
     assert list_numbers(page, "overdue") == [in_b.number]
     assert in_a.number not in html
-    assert f'data-inspector="{people.inspector_a.pk}"' not in html
-    assert f'data-inspector="{people.inspector_b.pk}"' in html
+    rows = table(client).content.decode()
+    assert f'data-inspector="{people.inspector_a.pk}"' not in rows
+    assert f'data-inspector="{people.inspector_b.pk}"' in rows
     assert figures(page)["on_patrol"] == 0
     assert figures(page)["new"] == 1
 
@@ -199,7 +227,8 @@ def test_a_district_supervisor_picks_among_the_districts_streets(client, people,
     street_b = people.grid_b.community.street
     picked = client.get(PAGE, {"street": street_b.code})
     assert picked.context["street"] == street_b
-    assert f'data-inspector="{people.inspector_b.pk}"' in picked.content.decode()
+    rows = table(client, street=street_b.code).content.decode()
+    assert f'data-inspector="{people.inspector_b.pk}"' in rows
 
 
 # --- the cases ----------------------------------------------------------------------------------
@@ -302,7 +331,7 @@ def test_an_inspector_of_the_street_on_patrol_shows_as_on_patrol(client, people)
     start_shift(people.inspector_a)
     client.force_login(people.supervisor)
     page = client.get(PAGE)
-    assert "data-on-patrol" in inspector_row(page, people.inspector_a)
+    assert "data-on-patrol" in inspector_row(table(client), people.inspector_a)
     assert figures(page)["on_patrol"] == 1
     assert figures(page)["no_shift"] == 0
 
@@ -310,7 +339,7 @@ def test_an_inspector_of_the_street_on_patrol_shows_as_on_patrol(client, people)
 def test_an_inspector_without_a_shift_today_is_counted_and_marked(client, people):
     client.force_login(people.supervisor)
     page = client.get(PAGE)
-    row = inspector_row(page, people.inspector_a)
+    row = inspector_row(table(client), people.inspector_a)
     assert "no-shift" in row and "data-on-patrol" not in row
     assert figures(page)["no_shift"] == 1
 
@@ -336,7 +365,7 @@ def test_the_stored_report_figures_of_today_are_shown(client, people):
         status=ShiftStatus.CLOSED, ended_at=timezone.now(), report=report, report_at=timezone.now()
     )
     client.force_login(people.supervisor)
-    row = inspector_row(client.get(PAGE), people.inspector_a)
+    row = inspector_row(table(client), people.inspector_a)
     assert "2.3 km" in row
     assert '<td data-label="Laps">2</td>' in row
     assert "90 min" in row
@@ -349,7 +378,7 @@ def test_the_audit_link_carries_the_street_the_inspector_and_the_day(
     people, _report = on_the_24th
     time_machine.move_to(MORNING, tick=False)
     client.force_login(people.supervisor)
-    row = inspector_row(client.get(PAGE), people.inspector_a)
+    row = inspector_row(table(client), people.inspector_a)
     link = unescape(re.search(r'<a href="([^"]+)" data-audit', row).group(1))
     street = people.grid_a.community.street.code
     assert link == (
@@ -380,9 +409,9 @@ def _street_busy(people, report, grids, *, cases: int, inspectors: int) -> None:
             start_shift(inspector)
 
 
-def _queries(client) -> int:
+def _queries(client, **params) -> int:
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(PAGE).status_code == 200
+        assert client.get(PAGE, params).status_code == 200
     return len(queries)
 
 
@@ -395,11 +424,120 @@ def test_the_page_costs_the_same_queries_for_3_or_20_cases_and_1_or_5_inspectors
     client.force_login(people.supervisor)
     _street_busy(people, report, grids, cases=3, inspectors=0)
     client.get(PAGE)  # the code books and the content types read once
+    client.get(PAGE, {"partial": "1"})
     few = _queries(client)
+    few_rows = _queries(client, partial="1")
 
     _street_busy(people, report, grids, cases=17, inspectors=4)
     page = client.get(PAGE)
     assert len(list_numbers(page, "overdue")) == 10
-    assert len(page.context["inspectors"]) == 5
+    assert page.context["inspector_total"] == 5
     assert figures(page)["on_patrol"] == 2
+    assert len(table(client).context["inspectors"]) == 5
     assert _queries(client) == few
+    assert _queries(client, partial="1") == few_rows
+
+
+# --- the inspectors' table: its own request, a page at a time -----------------------------------
+
+
+def _more_inspectors(grids, n: int, *, patrolling: int = 0) -> list:
+    """``n`` more inspectors, each holding one of ``grids``; the first ``patrolling`` of them
+    on patrol."""
+    from accounts.models import Role, User
+    from accounts.services import grid_assign
+    from tests.factories import make_user
+
+    made = []
+    for i in range(n):
+        inspector = make_user(f"extra-inspector-{i}", Role.INSPECTOR)
+        User.objects.filter(pk=inspector.pk).update(first_name=f"巡{i}")
+        grid_assign(grid=grids[i], inspector=inspector)
+        if i < patrolling:
+            start_shift(inspector)
+        made.append(inspector)
+    return made
+
+
+def _street_grids(people, small_city) -> list:
+    street = people.grid_a.community.street.code
+    return [g for g in small_city.grids[1:] if g.code.startswith(street)]
+
+
+def test_the_page_comes_without_the_table_which_its_script_loads(client, people):
+    client.force_login(people.supervisor)
+    page = client.get(PAGE)
+    html = page.content.decode()
+    assert "data-inspector=" not in html
+    assert "desk/supervise.js" in html
+    src = unescape(re.search(r'<div id="sv-inspectors" data-src="([^"]+)"', html).group(1))
+    assert "partial=1" in src
+    assert f'data-inspector="{people.inspector_a.pk}"' in client.get(src).content.decode()
+    # Without script: the page with its table, by the link the page holds.
+    with_table = client.get(PAGE, {"page": "1"}).content.decode()
+    assert f'data-inspector="{people.inspector_a.pk}"' in with_table
+
+
+def test_the_table_shows_a_page_of_inspectors_those_needing_attention_first(
+    client, people, small_city, monkeypatch
+):
+    from desk.web import supervise
+
+    monkeypatch.setattr(supervise, "INSPECTORS_PER_PAGE", 2)
+    extra = _more_inspectors(_street_grids(people, small_city), 3, patrolling=3)
+    client.force_login(people.supervisor)
+    first = table(client)
+    # Inspector A has no shift today: first, before the three on patrol.
+    assert first.context["inspectors"][0]["inspector"]["id"] == people.inspector_a.pk
+    assert first.context["inspector_page"].paginator.count == 4
+    html = first.content.decode()
+    assert "1–2 of 4" in html
+    assert 'rel="next"' in html and 'rel="prev"' not in html
+    second = table(client, page="2")
+    shown = {r["inspector"]["id"] for r in second.context["inspectors"]}
+    assert len(shown) == 2 and shown <= {i.pk for i in extra}
+    assert 'rel="prev"' in second.content.decode()
+    # The figures count every inspector of the street, whatever page is shown.
+    page = client.get(PAGE)
+    assert figures(page)["on_patrol"] == 3
+    assert figures(page)["no_shift"] == 1
+    assert page.context["inspector_total"] == 4
+
+
+def test_anomalies_and_shortfalls_come_before_the_rest_and_are_marked(client, people, small_city):
+    from django.utils import timezone
+
+    from patrol.models import Shift, ShiftStatus
+
+    calm, odd = _more_inspectors(_street_grids(people, small_city), 2, patrolling=0)
+    report = {"distance_m": 100.0, "online_s": 60.0, "laps": 0, "checkpoints": []}
+    for inspector, anomalies in ((calm, {}), (odd, {"jump": 2})):
+        shift = start_shift(inspector)
+        Shift.objects.filter(pk=shift.pk).update(
+            status=ShiftStatus.CLOSED,
+            ended_at=timezone.now(),
+            report={**report, "anomaly_counts": anomalies},
+            report_at=timezone.now(),
+        )
+    start_shift(people.inspector_a)  # on patrol: last
+    client.force_login(people.supervisor)
+    answer = table(client)
+    order = [r["inspector"]["id"] for r in answer.context["inspectors"]]
+    assert order == [odd.pk, calm.pk, people.inspector_a.pk]
+    assert 'data-anomalies="2"' in inspector_row(answer, odd)
+    assert "data-short" in inspector_row(answer, calm)  # an hour's walk short of the day's
+    assert "data-short" not in inspector_row(answer, people.inspector_a)
+
+
+def test_the_table_finds_an_inspector_by_name_login_or_grid(client, people, small_city):
+    extra = _more_inspectors(_street_grids(people, small_city), 2)
+    client.force_login(people.supervisor)
+
+    def found(text):
+        return [r["inspector"]["id"] for r in table(client, find=text).context["inspectors"]]
+
+    assert found("巡1") == [extra[1].pk]
+    assert found(people.inspector_a.username.upper()) == [people.inspector_a.pk]
+    assert found(people.grid_a.code) == [people.inspector_a.pk]
+    assert found("nobody-by-that-name") == []
+    assert "nobody-by-that-name" in table(client, find="nobody-by-that-name").content.decode()

@@ -145,3 +145,48 @@ def test_the_map_on_a_phone_and_a_cut_answer_asks_to_zoom_in(
     )
     assert max(rights) <= 360, rights
     phone.save_screenshot(str(PHONE_SCREENSHOT))
+
+
+def test_a_view_with_more_cases_than_the_cap_shows_a_bubble_per_grid_that_zooms_in(
+    seeded, live_server, browser, monkeypatch
+):
+    from desk.web import map as case_map
+
+    people, _made = seeded
+    monkeypatch.setattr(case_map, "MAP_LIMIT", 5)  # six open cases: counted per grid
+    log_in(browser, live_server, people.dispatcher)
+    browser.get(f"{live_server.url}/desk/map/")
+    wait_loaded(browser)
+    state = browser.execute_script(
+        "const m = window.gridcityCaseMap; return [m.grouped, m.groups, m.total, m.shown];"
+    )
+    assert state == ["grid", 2, 6, 0]
+    assert "6" in browser.find_element(By.ID, "case-map-status").text
+    # Every case is counted in a bubble or a cluster of bubbles, the overdue one in red.
+    WebDriverWait(browser, WAIT).until(lambda d: drawn(d)["inClusters"] == 6)
+    assert drawn(browser)["red"] >= 1
+
+    # Seen so that the two grids' bubbles stand apart, grid A's leads onto its five cases.
+    a, b = people.grid_a.geom.point_on_surface, people.grid_b.geom.point_on_surface
+    browser.execute_script(
+        "window.gridcityCaseMap.map.fitBounds(arguments[0], {padding: [80, 80]});",
+        [[min(a.y, b.y), min(a.x, b.x)], [max(a.y, b.y), max(a.x, b.x)]],
+    )
+    wait_loaded(browser, 2)
+    assert browser.execute_script("return window.gridcityCaseMap.grouped") == "grid"
+    bubble = WebDriverWait(browser, WAIT).until(
+        lambda d: next(
+            (
+                g
+                for g in d.find_elements(By.CSS_SELECTOR, "#case-map .case-group")
+                if g.find_element(By.CSS_SELECTOR, "[aria-hidden]").text == "5"
+            ),
+            None,
+        )
+    )
+    bubble.click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.execute_script("return window.gridcityCaseMap.grouped") is None
+    )
+    assert browser.execute_script("return window.gridcityCaseMap.shown") == 5
+    WebDriverWait(browser, WAIT).until(lambda d: drawn(d)["pins"] + drawn(d)["inClusters"] == 5)

@@ -1,6 +1,7 @@
 """The supervisor's street page in headless Chromium: at phone width (360 px) its figures and
 panels stack in one column without a sideways scroll, at desktop width they sit side by side,
-and axe-core finds no serious or critical problem at either."""
+and axe-core finds no serious or critical problem at either; the inspectors' table loads after
+the page, and pages and finds in place."""
 
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ pytest.importorskip("selenium")
 
 from django.urls import reverse
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e import test_home_map as home
 from tests.e2e.test_patrol_audit import log_in
@@ -116,4 +118,46 @@ def test_the_street_page_sits_side_by_side_on_a_desktop(busy_street, live_server
     )
     assert row.find_elements(By.CSS_SELECTOR, "[data-on-patrol]")
     desktop.save_screenshot(str(SCREENSHOT))
+    assert serious_problems(desktop) == []
+
+
+def test_the_inspectors_table_loads_after_the_page_and_pages_and_finds_in_place(
+    busy_street, live_server, browser_factory, monkeypatch
+):
+    from accounts.models import Role, User
+    from accounts.services import grid_assign
+    from desk.web import supervise
+    from gridcity.models import WorkGrid
+    from tests.factories import make_user
+
+    people = busy_street
+    street = people.grid_a.community.street.code
+    grids = WorkGrid.objects.filter(code__startswith=street).exclude(pk=people.grid_a.pk)
+    for n, grid in enumerate(grids.order_by("code")[:3]):
+        inspector = make_user(f"street-a-inspector-{n}", Role.INSPECTOR)
+        User.objects.filter(pk=inspector.pk).update(first_name=f"巡查{n}")
+        grid_assign(grid=grid, inspector=inspector)
+    monkeypatch.setattr(supervise, "INSPECTORS_PER_PAGE", 2)
+    desktop = browser_factory(1366, 900)
+    open_page(desktop, live_server, people)
+
+    def loaded(n: int) -> list[str]:
+        WebDriverWait(desktop, 20).until(
+            lambda d: d.execute_script("return window.gridcitySupervise.loads") >= n
+        )
+        rows = desktop.find_elements(By.CSS_SELECTOR, "#sv-inspectors tr[data-inspector]")
+        return [row.find_element(By.CSS_SELECTOR, "th").text for row in rows]
+
+    # Four inspectors, two a page: the three without a shift first, the one on patrol last.
+    assert len(loaded(1)) == 2
+    assert desktop.find_element(By.CSS_SELECTOR, "#sv-inspectors-title .sv-count").text == "4"
+    desktop.find_element(By.CSS_SELECTOR, "#sv-inspectors a[rel=next]").click()
+    assert len(loaded(2)) == 2
+    assert "page=2" in desktop.current_url and "partial" not in desktop.current_url
+    assert desktop.find_elements(By.CSS_SELECTOR, "#sv-inspectors [data-on-patrol]")
+
+    box = desktop.find_element(By.ID, "sv-find")
+    box.send_keys("巡查2")
+    assert loaded(3) == ["巡查2"]
+    assert "find=" in desktop.current_url
     assert serious_problems(desktop) == []

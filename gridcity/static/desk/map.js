@@ -1,8 +1,11 @@
 // The map of open cases: the cases in view from /desk/map/cases.geojson, clustered
-// (Leaflet.markercluster), coloured by state, overdue in red. Loads again, debounced, when the
-// view moves, the filters change or a case changes ("desk:case" on the document, sent for
-// each {"type": "case"} message of the notifications socket). A browser test reads
-// window.gridcityCaseMap (ready, loads, error, shown, truncated).
+// (Leaflet.markercluster), coloured by state, overdue in red. A view holding more cases than
+// the server draws one by one comes as counts per work grid (or community): a bubble each,
+// red when some are overdue, which zooms onto its cases when clicked; the clusters add the
+// bubbles' counts up. Loads again, debounced, when the view moves, the filters change or a
+// case changes ("desk:case" on the document, sent for each {"type": "case"} message of the
+// notifications socket). A browser test reads window.gridcityCaseMap (ready, loads, error,
+// shown, total, truncated, grouped, groups).
 
 const mapEl = document.getElementById("case-map");
 const form = document.getElementById("case-map-filters");
@@ -16,7 +19,7 @@ const MAX_SIDE = 4.9; // degrees: the API takes a box up to 5 degrees a side
 
 const api = (window.gridcityCaseMap = {
   map: null, ready: false, error: null, loads: 0, shown: 0, total: 0, truncated: false,
-  reload: () => {},
+  grouped: null, groups: 0, reload: () => {},
 });
 
 const fmt = (template, values) =>
@@ -105,7 +108,7 @@ function start() {
     } finally {
       if (inFlight === aborter) inFlight = null;
     }
-    draw(clusters, body);
+    draw(map, clusters, body);
     api.error = null;
     api.loads += 1;
     api.ready = true;
@@ -179,15 +182,21 @@ function urlFor(map) {
   return `${mapEl.dataset.casesUrl}?${params}`;
 }
 
-function draw(clusters, body) {
+function draw(map, clusters, body) {
   const features = (body && body.features) || [];
-  const markers = features.map(markerOf);
+  const grouped = (body && body.grouped) || null;
+  const markers = grouped ? features.map((f) => bubbleOf(map, f, grouped)) : features.map(markerOf);
   clusters.clearLayers();
   clusters.addLayers(markers);
-  api.shown = features.length;
+  api.grouped = grouped;
+  api.groups = grouped ? features.length : 0;
+  api.shown = grouped ? 0 : features.length;
   api.total = body.total;
   api.truncated = Boolean(body.truncated);
-  if (api.truncated) {
+  if (grouped) {
+    const template = grouped === "grid" ? S.groupedGrid : S.groupedCommunity;
+    say(fmt(template, { total: body.total, n: features.length }), "grouped");
+  } else if (api.truncated) {
     say(fmt(S.truncated, { n: features.length, total: body.total }), "truncated");
   } else {
     say(features.length ? fmt(S.shown, { n: features.length }) : S.none);
@@ -211,6 +220,34 @@ function markerOf(feature) {
   return marker;
 }
 
+// A work grid's (or community's) open cases as one bubble at its label point: its count, red
+// when some are overdue. A click (or Enter) zooms onto the box its cases lie in, where the
+// next answer holds fewer cases, down to each case's own pin.
+function bubbleOf(map, feature, level) {
+  const [lon, lat] = feature.geometry.coordinates;
+  const p = feature.properties;
+  const where = p.name || p.code || S.noGrid;
+  const label = `${where}: ${p.overdue ? fmt(S.clusterOverdue, { n: p.count, m: p.overdue }) : fmt(S.cluster, { n: p.count })}`;
+  const marker = L.marker([lat, lon], {
+    icon: countIcon(p.count, p.overdue, `case-group group-${level}`, label),
+    title: label,
+    alt: label,
+    keyboard: true,
+    riseOnHover: true,
+  });
+  marker.count = p.count;
+  marker.overdueCount = p.overdue;
+  marker.on("click", () => {
+    const [west, south, east, north] = p.bbox;
+    if (west === east && south === north) {
+      map.setView([south, west], Math.min(map.getZoom() + 3, map.getMaxZoom()));
+    } else {
+      map.fitBounds([[south, west], [north, east]], { padding: [24, 24] });
+    }
+  });
+  return marker;
+}
+
 function popupOf(p) {
   const url = mapEl.dataset.caseUrl.replace("NUMBER", encodeURIComponent(p.number));
   const flags = (p.overdue ? ` <span class="flag overdue">${escapeHtml(S.overdue)}</span>` : "") +
@@ -222,18 +259,22 @@ function popupOf(p) {
     <dt>${escapeHtml(S.deadline)}</dt><dd>${escapeHtml(due)}</dd></dl></div>`;
 }
 
+// A cluster counts the cases of its pins and the counts of its bubbles.
 function clusterIcon(cluster) {
   const children = cluster.getAllChildMarkers();
-  const n = children.length;
-  const overdue = children.reduce((sum, m) => sum + (m.overdue ? 1 : 0), 0);
-  const size = n < 10 ? 32 : n < 100 ? 38 : n < 1000 ? 44 : 52;
+  const n = children.reduce((sum, m) => sum + (m.count ?? 1), 0);
+  const overdue = children.reduce((sum, m) => sum + (m.overdueCount ?? (m.overdue ? 1 : 0)), 0);
   const label = overdue ? fmt(S.clusterOverdue, { n, m: overdue }) : fmt(S.cluster, { n });
-  const icon = L.divIcon({
-    className: `case-cluster${overdue ? " has-overdue" : ""}`,
+  return countIcon(n, overdue, "", label);
+}
+
+function countIcon(n, overdue, extra, label) {
+  const size = n < 10 ? 32 : n < 100 ? 38 : n < 1000 ? 44 : 52;
+  return L.divIcon({
+    className: `case-cluster${overdue ? " has-overdue" : ""}${extra ? ` ${extra}` : ""}`,
     html: `<div><span aria-hidden="true">${n}</span><span class="visually-hidden">${escapeHtml(label)}</span></div>`,
     iconSize: [size, size],
   });
-  return icon;
 }
 
 start();
