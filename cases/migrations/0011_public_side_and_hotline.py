@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_roles_departments_assignments_devices_audit"),
-        ("cases", "0009_case_onsite_confirmation"),
+        ("cases", "0010_open_case_point_index"),
         ("gridcity", "0001_grid_hierarchy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
