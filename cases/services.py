@@ -329,42 +329,31 @@ def case_report(
     portal request carries its ``request_type``, which sets the time to answer (``reply_due``).
     ``held`` keeps a report with spam markers out of the public pages until it is released.
     """
-    if by is None and not source:
-        raise ValueError("an anonymous report names its source")
-    if request_type and request_type not in RequestType.values:
-        raise CaseInvalid("request_type", _("Not a request type."))
+    _report_given(by, source, request_type)
     earlier = _reported_before(client_uuid, external_number, digest, by)
     if earlier is not None:
         return earlier
     if not item.active:
         raise CaseInvalid("item", _("This item is no longer in use."))
     lon, lat, place = _placed(lon, lat, crs)
-    now = timezone.now()
     try:
         with transaction.atomic():
-            case = Case.objects.create(
-                number=case_number_next(place.district.code, now),
-                source=source or SOURCE_OF_ROLE.get(by.role, Source.INSPECTOR),
-                item=item,
+            case = _case_new(
+                by,
+                item,
+                Point(lon, lat, srid=4326),
+                place,
+                source=source,
                 description=description,
-                point=Point(lon, lat, srid=4326),
                 address=address,
-                grid_id=place.grid_id,
-                community_id=place.community.id,
-                street_id=place.street.id,
-                district_id=place.district.id,
-                reporter=by,
                 contact_name=contact_name,
                 contact_phone=contact_phone,
-                file_due=_due(now, item, Stage.FILE),
                 client_uuid=client_uuid,
                 request_digest=digest,
                 request_type=request_type,
                 external_number=external_number or None,
-                reply_due=reply_due_for(request_type, now),
                 held=held,
             )
-            _record(case, action="report", by=by, from_state="", at=now)
     except IntegrityError:
         # Two uploads of one report raced; the other one won.
         earlier = _reported_before(client_uuid, external_number, digest, by)
@@ -372,6 +361,34 @@ def case_report(
             raise
         return earlier
     return Reported(case, True)
+
+
+def _report_given(by: User | None, source: str | None, request_type: str) -> None:
+    if by is None and not source:
+        raise ValueError("an anonymous report names its source")
+    if request_type and request_type not in RequestType.values:
+        raise CaseInvalid("request_type", _("Not a request type."))
+
+
+def _case_new(by: User | None, item: Item, point: Point, place, *, source, **given) -> Case:
+    """The reported case's row, numbered and placed, with its first timeline row."""
+    now = timezone.now()
+    case = Case.objects.create(
+        number=case_number_next(place.district.code, now),
+        source=source or SOURCE_OF_ROLE.get(by.role, Source.INSPECTOR),
+        item=item,
+        point=point,
+        grid_id=place.grid_id,
+        community_id=place.community.id,
+        street_id=place.street.id,
+        district_id=place.district.id,
+        reporter=by,
+        file_due=_due(now, item, Stage.FILE),
+        reply_due=reply_due_for(given["request_type"], now),
+        **given,
+    )
+    _record(case, action="report", by=by, from_state="", at=now)
+    return case
 
 
 def _reported_before(client_uuid, external_number, digest: str, by) -> Reported | None:
@@ -462,9 +479,14 @@ def _plain_step(
 
 @transaction.atomic
 def case_file(*, case: Case, by: User, note: str = "") -> Case:
-    """立案: the command centre accepts the report as a case."""
+    """立案: the command centre accepts the report as a case. A report held for its spam
+    markers is released first (``case_release``: a person read it) or rejected."""
 
     def move(c, now):
+        if c.held and transitions.allowed(c, "file"):
+            raise CaseConflict(
+                c, _("This report is held for review: release it first."), code="held"
+            )
         return transitions.advance(
             c, "file", at=now, dispatch_due=_due(now, c.item, Stage.DISPATCH)
         )
