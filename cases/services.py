@@ -1604,7 +1604,8 @@ def case_moderate(
     if public_text is not None and public_text.strip() != locked.public_text:
         locked.public_text = public_text.strip()
         detail["text_edited"] = bool(locked.public_text)
-    for ids, hidden, field in ((hide_photos, True, "hide_photos"), (show_photos, False, "show_photos")):
+    photos = ((hide_photos, True, "hide_photos"), (show_photos, False, "show_photos"))
+    for ids, hidden, field in photos:
         if ids:
             found = CasePhoto.objects.filter(case=locked, pk__in=ids)
             if found.count() != len(set(ids)):

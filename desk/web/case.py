@@ -240,7 +240,9 @@ def _public(case: Case, viewer, now) -> dict:
     contact = policy.sees_contact(viewer, case)
     followers = list(case.followers.all())
     attempts = sum(
-        1 for row in case.timeline.all() if row.action == "callback" and not row.detail.get("reached")
+        1
+        for row in case.timeline.all()
+        if row.action == "callback" and not row.detail.get("reached")
     )
     callback = None
     if case.callback_due or case.callback_done_at:

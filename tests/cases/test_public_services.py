@@ -59,9 +59,8 @@ def closed(people, case) -> Case:
 
 
 def actions(case) -> list[str]:
-    return list(
-        CaseTransition.objects.filter(case=case).order_by("at", "id").values_list("action", flat=True)
-    )
+    rows = CaseTransition.objects.filter(case=case).order_by("at", "id")
+    return list(rows.values_list("action", flat=True))
 
 
 # --- reporting ------------------------------------------------------------------------------
@@ -464,9 +463,11 @@ def test_followers_are_told_of_public_steps_through_the_outside_channel(
         notify=False,
     ).follower
 
-    with caplog.at_level("INFO", logger="gridcity.notify"):
-        with django_capture_on_commit_callbacks(execute=True):
-            services.case_file(case=case, by=people.dispatcher)
+    with (
+        caplog.at_level("INFO", logger="gridcity.notify"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.case_file(case=case, by=people.dispatcher)
 
     told = Notification.objects.get(case=case, kind=Notification.Kind.UPDATE)
     assert told.follower_id == reporter.pk and told.user_id is None
@@ -492,9 +493,8 @@ def test_the_followers_hear_of_the_whole_loop(people, taxonomy, hotline):
     case = closed(people, case)
     services.case_reopen(case=case, by=hotline, note="不满意")
 
-    messages = list(
-        Notification.objects.filter(follower=reporter).order_by("id").values_list("message", flat=True)
-    )
+    rows = Notification.objects.filter(follower=reporter).order_by("id")
+    messages = list(rows.values_list("message", flat=True))
     assert [m.split(": ", 1)[1] for m in messages] == [
         "accepted",
         "sent to the department in charge",
