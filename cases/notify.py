@@ -157,14 +157,16 @@ def outbox_deliver(*, outbox_id: int, now: datetime | None = None) -> bool:
         NotificationOutbox.objects.filter(pk=outbox_id, state=pending).update(
             state=NotificationOutbox.State.FAILED if gave_up else pending,
             next_try_at=now + _retry_after(attempts),
-            last_error=f"{type(exc).__name__}: {exc}"[:500],
+            last_error=phone_redacted(f"{type(exc).__name__}: {exc}")[:500],
         )
+        # The error's words only, its phone numbers masked: a gateway's refusal often quotes
+        # the number it refused, and a traceback would carry it into the log.
         log.warning(
-            "notification %s not delivered (try %s%s)",
+            "notification %s not delivered (try %s%s): %s",
             entry.notification_id,
             attempts,
             ", given up" if gave_up else "",
-            exc_info=True,
+            phone_redacted(f"{type(exc).__name__}: {exc}"),
         )
         return False
     NotificationOutbox.objects.filter(pk=outbox_id).update(

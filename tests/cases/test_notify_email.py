@@ -112,3 +112,26 @@ def test_phone_numbers_are_masked(text):
 
 def test_a_case_number_is_left_alone():
     assert phone_redacted("440306-20261203-000123: accepted") == "440306-20261203-000123: accepted"
+
+
+def test_a_gateway_refusal_quoting_the_number_leaves_no_phone_in_the_log_or_the_outbox(
+    people, taxonomy, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.GRIDCITY_NOTIFY_BACKEND = "tests.cases.test_notify_email.refusing_gateway"
+    case, _f = followed_case(people, taxonomy.component, phone="13812345678")
+    with (
+        caplog.at_level(logging.INFO, logger="gridcity.notify"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.case_file(case=case, by=people.dispatcher)
+
+    entry = NotificationOutbox.objects.get()
+    assert entry.state == NotificationOutbox.State.PENDING
+    assert "[phone]" in entry.last_error and "13812345678" not in entry.last_error
+    assert "not delivered" in caplog.text and "13812345678" not in caplog.text
+
+
+def refusing_gateway(rows):
+    """An SMS gateway that refuses, quoting the number, as gateways do."""
+    for row in rows:
+        raise RuntimeError(f"gateway refused {row.follower.phone}")
