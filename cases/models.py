@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, FSMField, transition
 
 from cases import workcal
@@ -215,7 +216,7 @@ class RequestType(models.TextChoices):
     CONSULTATION = "consultation", _("Consultation")  # 咨询
     HELP = "help", _("Help")  # 求助
     COMPLAINT = "complaint", _("Complaint")  # 投诉
-    REPORT = "report", _("Report")  # 举报
+    REPORT = "report", pgettext_lazy("request type", "Report")  # 举报: reporting wrongdoing
     SUGGESTION = "suggestion", _("Suggestion")  # 建议
     PRAISE = "praise", _("Praise")  # 表扬
 
@@ -381,6 +382,12 @@ class Case(models.Model):
             # What waits for an inspector on site (their phone's task list): 核查 of a handled
             # case, 核实 of a report. Few rows of a year's table, read on every visit; the
             # condition is the one cases.selectors.cases_waiting_for asks.
+            # The hotline's caller history: a caller's earlier tickets by their number.
+            models.Index(
+                fields=["contact_phone"],
+                name="cases_by_contact_phone",
+                condition=~Q(contact_phone=""),
+            ),
             # The hotline's callback queue (回访): closed cases not yet called back.
             models.Index(
                 fields=["callback_due"],

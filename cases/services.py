@@ -319,41 +319,40 @@ def case_report(
     external_number: str | None = None,
     held: bool = False,
 ) -> Reported:
-    """信息收集: a problem is reported. Idempotent by ``client_uuid`` and by a 12345
-    platform's ticket number (``external_number``).
-
-    The same ``client_uuid`` (or ticket number) with the same ``digest`` returns the first case
-    (``created`` is False); with another digest it is a ``CaseConflict``. The point is placed
-    in its grid, community and street by locate; a point outside every grid is refused.
-    ``by`` is None for an anonymous citizen (``source`` must then be given); a hotline or
-    portal request carries its ``request_type``, which sets the time to answer (``reply_due``).
-    ``held`` keeps a report with spam markers out of the public pages until it is released.
+    """信息收集: a problem is reported. Idempotent by ``client_uuid`` and by a 12345 platform's
+    ticket number (``external_number``): the same key and ``digest`` returns the first case
+    (``created`` False), another digest is a ``CaseConflict``. Placed in its grid by locate (a
+    point outside every grid is refused). ``by`` is None for an anonymous citizen; a request's
+    ``request_type`` sets ``reply_due``; ``held`` keeps a spam-marked report off public pages.
     """
-    _report_given(by, source, request_type)
     earlier = _reported_before(client_uuid, external_number, digest, by)
     if earlier is not None:
         return earlier
-    if not item.active:
-        raise CaseInvalid("item", _("This item is no longer in use."))
+    _report_checked(by=by, source=source, request_type=request_type, item=item)
     lon, lat, place = _placed(lon, lat, crs)
+    now = timezone.now()
     try:
         with transaction.atomic():
-            case = _case_new(
-                by,
-                item,
-                Point(lon, lat, srid=4326),
-                place,
-                source=source,
+            case = Case.objects.create(
+                number=case_number_next(place.district.code, now),
+                source=source or SOURCE_OF_ROLE.get(by.role, Source.INSPECTOR),
+                item=item,
                 description=description,
+                point=Point(lon, lat, srid=4326),
                 address=address,
+                **_placed_in(place),
+                reporter=by,
                 contact_name=contact_name,
                 contact_phone=contact_phone,
+                file_due=_due(now, item, Stage.FILE),
                 client_uuid=client_uuid,
                 request_digest=digest,
                 request_type=request_type,
                 external_number=external_number or None,
+                reply_due=reply_due_for(request_type, now),
                 held=held,
             )
+            _record(case, action="report", by=by, from_state="", at=now)
     except IntegrityError:
         # Two uploads of one report raced; the other one won.
         earlier = _reported_before(client_uuid, external_number, digest, by)
@@ -363,32 +362,23 @@ def case_report(
     return Reported(case, True)
 
 
-def _report_given(by: User | None, source: str | None, request_type: str) -> None:
+def _report_checked(*, by, source, request_type: str, item: Item) -> None:
     if by is None and not source:
         raise ValueError("an anonymous report names its source")
     if request_type and request_type not in RequestType.values:
         raise CaseInvalid("request_type", _("Not a request type."))
+    if not item.active:
+        raise CaseInvalid("item", _("This item is no longer in use."))
 
 
-def _case_new(by: User | None, item: Item, point: Point, place, *, source, **given) -> Case:
-    """The reported case's row, numbered and placed, with its first timeline row."""
-    now = timezone.now()
-    case = Case.objects.create(
-        number=case_number_next(place.district.code, now),
-        source=source or SOURCE_OF_ROLE.get(by.role, Source.INSPECTOR),
-        item=item,
-        point=point,
-        grid_id=place.grid_id,
-        community_id=place.community.id,
-        street_id=place.street.id,
-        district_id=place.district.id,
-        reporter=by,
-        file_due=_due(now, item, Stage.FILE),
-        reply_due=reply_due_for(given["request_type"], now),
-        **given,
-    )
-    _record(case, action="report", by=by, from_state="", at=now)
-    return case
+def _placed_in(place) -> dict:
+    """The hierarchy columns of a case at ``place`` (what locate found)."""
+    return {
+        "grid_id": place.grid_id,
+        "community_id": place.community.id,
+        "street_id": place.street.id,
+        "district_id": place.district.id,
+    }
 
 
 def _reported_before(client_uuid, external_number, digest: str, by) -> Reported | None:
@@ -418,7 +408,15 @@ def _replayed(
 ) -> Reported:
     """The first answer again, to the one who sent it (a platform's ticket number is the
     platform's: any of its calls may repeat it, ``same_sender``)."""
-    if not same_sender and existing.reporter_id != (by.pk if by is not None else None):
+    if same_sender:
+        if existing.request_digest and digest and existing.request_digest != digest:
+            raise CaseConflict(
+                existing,
+                _("This ticket number was already used for a different ticket."),
+                code="external_number_reused",
+            )
+        return Reported(existing, False)
+    if existing.reporter_id != (by.pk if by is not None else None):
         # Someone else's report: say nothing about it, not even its state.
         raise CaseConflict(
             None,
@@ -426,12 +424,11 @@ def _replayed(
             code="client_uuid_reused",
         )
     if existing.request_digest and digest and existing.request_digest != digest:
-        message = (
-            _("This ticket number was already used for a different request.")
-            if same_sender
-            else _("This client_uuid was already used for a different report.")
+        raise CaseConflict(
+            existing,
+            _("This client_uuid was already used for a different report."),
+            code="client_uuid_reused",
         )
-        raise CaseConflict(existing, message, code="client_uuid_reused")
     return Reported(existing, False)
 
 
