@@ -409,7 +409,11 @@ def signed_in_as(client, people, persona: str) -> dict:
     if persona == "citizen_token":
         issued = token_issue(user=people.citizen, device_id="matrix-citizen-phone")
         return {"HTTP_AUTHORIZATION": f"Token {issued.token}"}
-    user = make_user("hotline", Role.HOTLINE) if persona == "hotline" else getattr(people, persona)
+    user = (
+        make_user("matrix-hotline", Role.HOTLINE)
+        if persona == "hotline"
+        else getattr(people, persona)
+    )
     client.force_login(user)
     return {}
 
