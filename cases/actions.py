@@ -134,6 +134,41 @@ def _confirming(case: Case) -> bool:
     return case.status == Status.REPORTED and case.confirmation == Confirmation.REQUESTED
 
 
+def _not_held(case: Case) -> bool:
+    """A report held for its spam markers is released (or rejected) before it is filed."""
+    return not case.held
+
+
+def _answerable(case: Case) -> bool:
+    """直接办结 is for a consultation, a suggestion or a praise, never a problem to dispatch."""
+    return case.request_type in services.DIRECT_ANSWER_TYPES
+
+
+def _callback_waiting(case: Case) -> bool:
+    """回访 due: a citizen's closed case nobody has called back about (nor rated) yet."""
+    return (
+        case.status == Status.CLOSED
+        and case.callback_due is not None
+        and case.callback_done_at is None
+    )
+
+
+def _held(case: Case) -> bool:
+    return case.held
+
+
+def _moderate_call(c, u, d):
+    return services.case_moderate(
+        case=c,
+        by=u,
+        note=d["note"],
+        hide_text=d.get("hide_text"),
+        public_text=d.get("public_text"),
+        hide_photos=d.get("hide_photos") or None,
+        show_photos=d.get("show_photos") or None,
+    )
+
+
 def _note(name, label, transition, may, **kw) -> Action:
     return Action(name, label, s.NoteInputSerializer, _note_call(name), may, transition, **kw)
 
@@ -141,7 +176,7 @@ def _note(name, label, transition, may, **kw) -> Action:
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in [
-        _note("file", _("File"), "file", policy.may_command, key="f"),  # 立案
+        _note("file", _("File"), "file", policy.may_command, applies=_not_held, key="f"),  # 立案
         _note(
             "reject",
             _("Reject"),
@@ -311,6 +346,50 @@ ACTIONS: dict[str, Action] = {
             policy.may_command,
             "merge",
             fields=("master", "note"),
+        ),
+        # --- the public side and the hotline (12345) ---
+        _note(
+            "answer",
+            _("Answer directly"),
+            "answer",
+            policy.may_answer_directly,
+            applies=_answerable,
+            note_required=True,
+        ),  # 直接办结: the note is the answer
+        _note(
+            "reopen", _("Reopen for rework"), "reopen", policy.may_reopen, note_required=True
+        ),  # 不满意重办 on the citizen's behalf
+        Action(
+            "callback",
+            _("Call back"),
+            s.CallbackInputSerializer,
+            lambda c, u, d: services.case_callback(
+                case=c,
+                by=u,
+                reached=d["reached"],
+                satisfaction=d["satisfaction"],
+                note=d["note"],
+            ),
+            policy.may_call_back,
+            applies=_callback_waiting,
+            fields=("reached", "satisfaction", "note"),
+        ),  # 回访
+        Action(
+            "moderate",
+            _("Moderate the public page"),
+            s.ModerateInputSerializer,
+            _moderate_call,
+            policy.may_moderate,
+            note_required=True,
+            fields=("hide_text", "public_text", "public_photos", "note"),
+        ),
+        Action(
+            "release",
+            _("Release the held report"),
+            s.NoteInputSerializer,
+            _note_call("release"),
+            policy.may_moderate,
+            applies=_held,
         ),
     ]
 }

@@ -20,6 +20,7 @@ street, district or department (:func:`case_changed`, called where the timeline 
 
 import asyncio
 import logging
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -144,9 +145,9 @@ def outbox_deliver(*, outbox_id: int, now: datetime | None = None) -> bool:
     ).update(next_try_at=now + CLAIM_LEASE, attempts=F("attempts") + 1)
     if not claimed:
         return False
-    entry = NotificationOutbox.objects.select_related("notification", "notification__case").get(
-        pk=outbox_id
-    )
+    entry = NotificationOutbox.objects.select_related(
+        "notification", "notification__case", "notification__follower", "notification__user"
+    ).get(pk=outbox_id)
     backend_path = getattr(settings, "GRIDCITY_NOTIFY_BACKEND", "cases.notify.log_backend")
     try:
         import_string(backend_path)([entry.notification])
@@ -156,14 +157,16 @@ def outbox_deliver(*, outbox_id: int, now: datetime | None = None) -> bool:
         NotificationOutbox.objects.filter(pk=outbox_id, state=pending).update(
             state=NotificationOutbox.State.FAILED if gave_up else pending,
             next_try_at=now + _retry_after(attempts),
-            last_error=f"{type(exc).__name__}: {exc}"[:500],
+            last_error=phone_redacted(f"{type(exc).__name__}: {exc}")[:500],
         )
+        # The error's words only, its phone numbers masked: a gateway's refusal often quotes
+        # the number it refused, and a traceback would carry it into the log.
         log.warning(
-            "notification %s not delivered (try %s%s)",
+            "notification %s not delivered (try %s%s): %s",
             entry.notification_id,
             attempts,
             ", given up" if gave_up else "",
-            exc_info=True,
+            phone_redacted(f"{type(exc).__name__}: {exc}"),
         )
         return False
     NotificationOutbox.objects.filter(pk=outbox_id).update(
@@ -200,13 +203,61 @@ def notification_payload(row) -> dict:
     }
 
 
+# A phone number in free text: a mainland mobile (1[3-9] and 9 digits, perhaps after +86) or a
+# landline with its area code (0 and 2–3 digits, 7–8 digits). Not a case number
+# (440306-20261203-000123): a match may not touch another digit or a hyphen before it.
+_PHONE = re.compile(
+    r"(?<![\d-])(?:(?:\+|00)?86[ -]?)?(?:1[3-9]\d[ -]?\d{4}[ -]?\d{4}|0\d{2,3}[ -]?\d{7,8})(?!\d)"
+)
+
+
+def phone_redacted(text: str) -> str:
+    """``text`` with every phone number in it replaced by ``[phone]``: for logs."""
+    return _PHONE.sub("[phone]", text)
+
+
+def _recipient(row) -> str:
+    """Who a notification is for, as a log may say it: an account's or a follower's id, never
+    their phone number or e-mail address."""
+    if row.user_id is not None:
+        return f"user={row.user_id}"
+    return f"follower={row.follower_id}"
+
+
 def log_backend(rows) -> None:
-    """The default outside channel: a log line per notification."""
+    """The default outside channel: a log line per notification. A follower is named by the
+    row's id, and any phone number in the message is masked: logs are read by more people than
+    may read a citizen's contacts."""
     for row in rows:
-        if row.user_id is None:  # a follower without an account: their phone or e-mail
-            log.info("notify follower=%s kind=%s %s", row.follower_id, row.kind, row.message)
-        else:
-            log.info("notify user=%s kind=%s %s", row.user_id, row.kind, row.message)
+        log.info("notify %s kind=%s %s", _recipient(row), row.kind, phone_redacted(row.message))
+
+
+def email_of(row) -> str:
+    """The e-mail address a notification goes to: the follower's (a citizen without an account
+    gives one on the portal), else the account's."""
+    follower = row.follower if row.follower_id else None
+    if follower is not None and follower.email:
+        return follower.email
+    user = row.user if row.user_id else (follower.user if follower and follower.user_id else None)
+    return user.email if user is not None else ""
+
+
+def email_backend(rows) -> None:
+    """An outside channel by e-mail, through Django's mail (``EMAIL_BACKEND``, ``EMAIL_HOST``
+    …, ``DEFAULT_FROM_EMAIL``): each notification to its follower's or person's address. A row
+    with no address is skipped (there is nobody to send it to: not an error to retry); a mail
+    server that refuses raises, and the outbox tries again later."""
+    from django.core.mail import send_mail
+    from django.utils.translation import gettext as _
+
+    for row in rows:
+        address = email_of(row)
+        if not address:
+            log.info("notify %s kind=%s: no e-mail address", _recipient(row), row.kind)
+            continue
+        number = row.case.number if row.case_id else ""
+        subject = _("GridCity: case %(number)s") % {"number": number} if number else "GridCity"
+        send_mail(subject, row.message, None, [address])
 
 
 def notification_mark_read(*, user_id: int, notification_id: int):

@@ -124,6 +124,12 @@ LIST_FIELDS = [
     "escalated",
     "rework_count",
     "confirmation",  # 核实 (the to-file queue's rows say 核实中 / 属实 / 不属实)
+    # The public side and the hotline: what decides the steps a row offers (cases.actions:
+    # a held report is released before it is filed, 直接办结 by request type, 回访 due).
+    "held",
+    "request_type",
+    "callback_due",
+    "callback_done_at",
     "created_at",
     "updated_at",
     "reporter_id",
@@ -331,7 +337,15 @@ QUEUES: dict[str, Queue] = {
         Queue(
             "to-file",
             pgettext_lazy("queue", "To file"),
-            lambda u, n: Q(status=Status.REPORTED),
+            lambda u, n: Q(status=Status.REPORTED, held=False),
+            "file_due",
+        ),
+        # 待审核: reports held for their spam markers, for a person to release or reject;
+        # they are in no other queue until then (docs/desk-queues.md).
+        Queue(
+            "held",
+            pgettext_lazy("queue", "Held for review"),
+            lambda u, n: Q(status=Status.REPORTED, held=True),
             "file_due",
         ),
         Queue(
@@ -437,6 +451,7 @@ QUEUES: dict[str, Queue] = {
 WORKBENCH_QUEUES = {
     "dispatch": [
         "to-file",
+        "held",
         "to-dispatch",
         "returned",
         "to-approve",

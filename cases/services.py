@@ -477,9 +477,14 @@ def _plain_step(
 
 @transaction.atomic
 def case_file(*, case: Case, by: User, note: str = "") -> Case:
-    """立案: the command centre accepts the report as a case."""
+    """立案: the command centre accepts the report as a case. A report held for its spam
+    markers is released first (``case_release``: a person read it) or rejected."""
 
     def move(c, now):
+        if c.held and transitions.allowed(c, "file"):
+            raise CaseConflict(
+                c, _("This report is held for review: release it first."), code="held"
+            )
         return transitions.advance(
             c, "file", at=now, dispatch_due=_due(now, c.item, Stage.DISPATCH)
         )
@@ -781,6 +786,7 @@ def case_merge(*, case: Case, by: User, master: Case, note: str = "") -> Case:
         )
 
     case = _step(case, action="merge", by=by, check=_command_centre, move=move, note=note)
+    _followers_carry(case, master)
     if case.reporter_id and case.reporter_id != by.pk:
         notify(
             [case.reporter_id],
@@ -1401,6 +1407,37 @@ def case_follow(
     return Followed(follower, True)
 
 
+def _followers_carry(duplicate: Case, master: Case) -> None:
+    """A merged duplicate's followers (its reporter included) follow the case it repeats from
+    now on, so they hear of its progress; whoever already follows that case keeps their row.
+    Their private link stays the duplicate's, whose page says where it went."""
+    import secrets
+
+    there = CaseFollower.objects.filter(case=master)
+    users = set(there.exclude(user=None).values_list("user_id", flat=True))
+    phones = set(there.exclude(phone="").values_list("phone", flat=True))
+    carried = []
+    for f in CaseFollower.objects.filter(case=duplicate):
+        if (f.user_id and f.user_id in users) or (f.phone and f.phone in phones):
+            continue
+        users.add(f.user_id)
+        phones.add(f.phone)
+        carried.append(
+            CaseFollower(
+                case=master,
+                role=FollowerRole.FOLLOWER,
+                via=f.via,
+                user_id=f.user_id,
+                name=f.name,
+                phone=f.phone,
+                email=f.email,
+                token=secrets.token_urlsafe(32),
+                notify=f.notify,
+            )
+        )
+    CaseFollower.objects.bulk_create(carried)
+
+
 def _follower_of(case: Case, *, role: str, user, phone: str) -> CaseFollower | None:
     """The row this person already has on the case (by account, phone, or as its reporter)."""
     rows = CaseFollower.objects.filter(case=case)
@@ -1654,22 +1691,25 @@ def case_moderate(
     _note_given(note)
     locked = _lock(case)
     _allowed(by, locked, policy.may_moderate)
+    # Only what changes is recorded: a form sends the wording it showed, unchanged or not.
     detail = {}
-    if hide_text is not None:
+    if hide_text is not None and hide_text != locked.public_hidden:
         locked.public_hidden = hide_text
         detail["text_hidden"] = hide_text
-    if public_text is not None:
+    if public_text is not None and public_text.strip() != locked.public_text:
         locked.public_text = public_text.strip()
         detail["text_edited"] = bool(locked.public_text)
-    for ids, hidden in ((hide_photos, True), (show_photos, False)):
+    photos = ((hide_photos, True, "hide_photos"), (show_photos, False, "show_photos"))
+    for ids, hidden, field in photos:
         if ids:
             found = CasePhoto.objects.filter(case=locked, pk__in=ids)
             if found.count() != len(set(ids)):
-                raise CaseInvalid("photos", _("Not a photo of this case."))
-            found.update(public_hidden=hidden)
-            detail["photos_hidden" if hidden else "photos_shown"] = sorted(set(ids))
+                raise CaseInvalid(field, _("Not a photo of this case."))
+            if changed := sorted(found.exclude(public_hidden=hidden).values_list("pk", flat=True)):
+                CasePhoto.objects.filter(pk__in=changed).update(public_hidden=hidden)
+                detail["photos_hidden" if hidden else "photos_shown"] = changed
     if not detail:
-        raise CaseInvalid("hide_text", _("Say what to hide or edit."))
+        raise CaseInvalid("hide_text", _("Nothing to change: say what to hide, show or edit."))
     locked.moderated_at = timezone.now()
     locked.save(update_fields=["public_hidden", "public_text", "moderated_at", "updated_at"])
     _record(

@@ -310,6 +310,11 @@ GRIDCITY_NOTIFY_BACKEND = env.str("GRIDCITY_NOTIFY_BACKEND", default="cases.noti
 # A notification the outside channel failed to take is tried again after 1, 2, 4 … minutes (at
 # most an hour apart), this many times in all, then given up (cases.notify, the outbox).
 GRIDCITY_NOTIFY_MAX_ATTEMPTS = env.int("GRIDCITY_NOTIFY_MAX_ATTEMPTS", default=12)
+# The e-mail outside channel (GRIDCITY_NOTIFY_BACKEND=cases.notify.email_backend) sends through
+# Django's mail: EMAIL_URL=smtp+tls://user:password@smtp.example.org:587 (django-environ's
+# form). Without one, mail is written to the console (a development default, never production).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GridCity <noreply@localhost>")
 
 # --- the public side and the hotline (12345) ------------------------------------------------
 # Time to answer a request, per request type, on the working calendar ("work_days",

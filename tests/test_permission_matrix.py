@@ -48,8 +48,16 @@ def case_at(p, state: str) -> str:
     )
     centre = p.grid_a.geom.point_on_surface
     # 核实 is asked of what a citizen reported, not of what an inspector saw on site.
-    reporter = p.citizen if state in ("citizen-reported", "confirming") else p.inspector_a
-    case = services.case_report(by=reporter, item=item, lon=centre.x, lat=centre.y).case
+    citizens = ("citizen-reported", "confirming", "consultation", "held", "citizen-closed")
+    reporter = p.citizen if state in citizens else p.inspector_a
+    case = services.case_report(
+        by=reporter,
+        item=item,
+        lon=centre.x,
+        lat=centre.y,
+        request_type="consultation" if state == "consultation" else "",
+        held=state == "held",
+    ).case
     path = {
         "reported": [],
         "citizen-reported": [],
@@ -64,6 +72,11 @@ def case_at(p, state: str) -> str:
         "verifying": ["file", "dispatch", "accept", "handle", "request_verify"],
         "suspended": ["file", "dispatch", "suspend"],
         "closed": ["file", "dispatch", "accept", "handle", "close"],
+        # The public side: a consultation to answer at once, a held report, a citizen's
+        # closed case waiting for its callback (回访).
+        "consultation": [],
+        "held": [],
+        "citizen-closed": ["file", "dispatch", "accept", "handle", "close"],
     }[state]
     for step in path:
         department = ("accept", "handle", "return", "extend", "suspend_request")
@@ -123,9 +136,32 @@ INSPECTORS_ONLY = {
     "inspector_b": 200,
 }
 
+# The public side's personas, beside the others on the hotline's steps: a hotline operator,
+# and a citizen who signs in with a device token (the portal's app) instead of a session.
+PUBLIC_PERSONAS = [*PERSONAS, "hotline", "citizen_token"]
+
+
+def acting_public(allowed, seers, ok=200):
+    """As ``acting``, over the public side's personas too: a citizen with a token is answered
+    as one with a session, and an anonymous visitor is a 401."""
+    row = {
+        persona: 401
+        if persona == "anonymous"
+        else ok
+        if persona in allowed
+        else 403
+        if persona in seers
+        else 404
+        for persona in PUBLIC_PERSONAS
+    }
+    row["citizen_token"] = row["citizen"]
+    return row
+
+
 CENTRE = ["dispatcher", "admin"]
 DEPARTMENT = ["staff", "admin"]
 APPROVERS = ["dispatcher", "supervisor", "admin"]
+MODERATORS = ["dispatcher", "hotline", "admin"]  # also 直接办结 and 不满意重办 for a citizen
 
 # url name → (kwargs for reverse, given the people fixture), {method: {persona: status}}
 MATRIX = {
@@ -203,6 +239,32 @@ MATRIX = {
     "case-escalate": (numbered("dispatched"), {"POST": acting(APPROVERS)}),
     # Only the reporter (inspector A) rates; an administrator may not speak for them.
     "case-rate": (numbered("closed"), {"POST": acting(["inspector_a"])}),
+    # The hotline's steps. A citizen sees the case they reported but takes none of these here
+    # (they rate and reopen through their private link on the portal).
+    "case-answer": (
+        numbered("consultation"),
+        {"POST": acting_public(MODERATORS, [*CASE_SEERS, "citizen", "hotline"])},
+    ),
+    "case-reopen": (
+        numbered("citizen-closed"),
+        {"POST": acting_public(MODERATORS, [*CASE_SEERS_DISPATCHED, "citizen", "hotline"])},
+    ),
+    "case-callback": (
+        numbered("citizen-closed"),
+        {
+            "POST": acting_public(
+                ["hotline", "admin"], [*CASE_SEERS_DISPATCHED, "citizen", "hotline"]
+            )
+        },
+    ),
+    "case-moderate": (
+        numbered("citizen-reported"),
+        {"POST": acting_public(MODERATORS, [*CASE_SEERS, "citizen", "hotline"])},
+    ),
+    "case-release": (
+        numbered("held"),
+        {"POST": acting_public(MODERATORS, [*CASE_SEERS, "citizen", "hotline"])},
+    ),
     "my-tasks": (lambda p: {}, {"GET": SIGNED_IN}),
     "my-notifications": (lambda p: {}, {"GET": SIGNED_IN}),
     "my-notifications-read-all": (lambda p: {}, {"POST": SIGNED_IN}),
@@ -317,6 +379,11 @@ QUERY = {
     "case-verify": {"passed": True},
     "case-confirm": {"found": True},
     "case-rate": {"rating": 5},
+    "case-answer": {"note": "matrix"},
+    "case-reopen": {"note": "matrix"},
+    "case-callback": {"reached": True, "satisfaction": "satisfied"},
+    "case-moderate": {"note": "matrix", "hide_text": True},
+    "case-release": {"note": "matrix"},
     "case-extend": {"amount": 1, "unit": "work_days", "note": "matrix"},
     "public-track-rate": {"satisfaction": "satisfied"},
     "public-track-reopen": {"reason": "matrix"},
@@ -367,10 +434,29 @@ CASES = [
 ]
 
 
+def signed_in_as(client, people, persona: str) -> dict:
+    """Sign ``persona`` in; the request headers that carry their credential, if any."""
+    from accounts.auth import token_issue
+    from accounts.models import Role
+    from tests.factories import make_user
+
+    if persona == "anonymous":
+        return {}
+    if persona == "citizen_token":
+        issued = token_issue(user=people.citizen, device_id="matrix-citizen-phone")
+        return {"HTTP_AUTHORIZATION": f"Token {issued.token}"}
+    user = (
+        make_user("matrix-hotline", Role.HOTLINE)
+        if persona == "hotline"
+        else getattr(people, persona)
+    )
+    client.force_login(user)
+    return {}
+
+
 @pytest.mark.parametrize(("name", "method", "persona", "status"), CASES)
 def test_permission_matrix(client, people, name, method, persona, status):
-    if persona != "anonymous":
-        client.force_login(getattr(people, persona))
+    headers = signed_in_as(client, people, persona)
     kwargs_of, _methods = MATRIX[name]
     url = reverse(name, kwargs=kwargs_of(people))
     data = QUERY.get(name, {})
@@ -379,7 +465,7 @@ def test_permission_matrix(client, people, name, method, persona, status):
     if name == "case-duplicates":
         case_at(people, "reported")  # the item exists
 
-    response = getattr(client, method.lower())(url, data)
+    response = getattr(client, method.lower())(url, data, **headers)
 
     assert response.status_code == status, response.content[:300]
 

@@ -7,7 +7,16 @@ from rest_framework import serializers
 from accounts import policy
 from accounts.models import Department, Role
 from cases import codes
-from cases.models import Case, CasePhoto, CaseTransition, Category, Item, Notification, TimeUnit
+from cases.models import (
+    Case,
+    CasePhoto,
+    CaseTransition,
+    Category,
+    Item,
+    Notification,
+    Satisfaction,
+    TimeUnit,
+)
 from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.coords import CRS_CHOICES
 
@@ -185,6 +194,7 @@ class PhotoSerializer(serializers.ModelSerializer):
             "taken_at",
             "taken_location",
             "far_from_case",
+            "public_hidden",
             "display",
             "thumbnail",
             "uploaded_at",
@@ -209,6 +219,11 @@ class PhotoSerializer(serializers.ModelSerializer):
         return _lonlat(photo.taken_point)
 
 
+def _followers(case) -> list:
+    """The case's followers, read once (prefetched by the views that show a case whole)."""
+    return list(case.followers.all())
+
+
 class CaseDetailSerializer(CaseListSerializer):
     """A case whole: deadlines, timeline, photos; a citizen's contact only for the centre."""
 
@@ -222,6 +237,12 @@ class CaseDetailSerializer(CaseListSerializer):
     photos = PhotoSerializer(many=True)
     contact = serializers.SerializerMethodField()
     extension_pending = serializers.SerializerMethodField()
+    followers_count = serializers.SerializerMethodField(
+        help_text="citizens who follow the case (its reporter, “mine too”, repeat callers)"
+    )
+    followers = serializers.SerializerMethodField(
+        help_text="the followers' contacts: only to those who may read contacts (else null)"
+    )
 
     class Meta(CaseListSerializer.Meta):
         fields = [
@@ -246,6 +267,20 @@ class CaseDetailSerializer(CaseListSerializer):
             "client_uuid",
             "contact",
             "extension_pending",
+            # the public side and the hotline (12345)
+            "request_type",
+            "external_number",
+            "reply_due",
+            "repeat_count",
+            "held",
+            "public_hidden",
+            "public_text",
+            "moderated_at",
+            "satisfaction",
+            "callback_due",
+            "callback_done_at",
+            "followers_count",
+            "followers",
             "timeline",
             "photos",
         ]
@@ -254,6 +289,18 @@ class CaseDetailSerializer(CaseListSerializer):
         if not self.context.get("sees_contact") or not (case.contact_name or case.contact_phone):
             return None
         return {"name": case.contact_name, "phone": case.contact_phone}
+
+    def get_followers_count(self, case) -> int:
+        return len(_followers(case))
+
+    def get_followers(self, case) -> list[dict] | None:
+        """Who follows the case and how to reach them: only to those who see contacts."""
+        if not self.context.get("sees_contact"):
+            return None
+        return [
+            {"role": f.role, "via": f.via, "name": f.name, "phone": f.phone, "email": f.email}
+            for f in _followers(case)
+        ]
 
     def get_extension_pending(self, case) -> dict | None:
         pending = [e for e in case.extensions.all() if e.decision == "pending"]
@@ -334,6 +381,70 @@ class RateInputSerializer(NoteInputSerializer):
 
 class MergeInputSerializer(NoteInputSerializer):
     master = serializers.CharField(max_length=24, help_text="number of the case this repeats")
+
+
+class CallbackInputSerializer(NoteInputSerializer):
+    """回访: whether the citizen was reached and, if so, how satisfied they are; 不满意 reopens
+    the case (不满意重办) with the note as the reason."""
+
+    reached = serializers.BooleanField(help_text="whether the citizen answered the call")
+    satisfaction = serializers.ChoiceField(
+        choices=Satisfaction.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="the citizen's verdict; required when reached",
+    )
+
+    def validate(self, data):
+        data = super().validate(data)
+        if not data["reached"]:
+            data["satisfaction"] = ""  # nobody answered: no verdict to record
+        elif not data["satisfaction"]:
+            raise serializers.ValidationError(
+                {"satisfaction": _("Say how satisfied the citizen is.")}
+            )
+        elif data["satisfaction"] == Satisfaction.UNSATISFIED and not data["note"].strip():
+            raise serializers.ValidationError(
+                {"note": _("Say why the citizen is not satisfied: the case is done again.")}
+            )
+        return data
+
+
+class ModerateInputSerializer(NoteInputSerializer):
+    """What the public sees of a case: its description hidden (or shown again) or replaced, its
+    photos hidden or shown again. The note is the reason, recorded in the timeline."""
+
+    hide_text = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: hide the description from the public; false: show it again; "
+        "null or absent: leave it",
+    )
+    public_text = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        max_length=2000,
+        help_text="the description the public reads instead of the original (empty: the "
+        "original again); absent: leave it",
+    )
+    hide_photos = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
+    )
+    show_photos = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
+    )
+
+    def validate(self, data):
+        data = super().validate(data)
+        if set(data["hide_photos"]) & set(data["show_photos"]):
+            raise serializers.ValidationError(
+                {"show_photos": _("A photo cannot be hidden and shown at once.")}
+            )
+        return data
 
 
 class PhotoInputSerializer(serializers.Serializer):

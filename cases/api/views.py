@@ -73,6 +73,7 @@ def _case_whole(case_pk: int):
             Prefetch("timeline", CaseTransition.objects.select_related("actor")),
             Prefetch("photos", CasePhoto.objects.order_by("uploaded_at", "id")),
             Prefetch("extensions", CaseExtension.objects.order_by("requested_at")),
+            "followers",
         )
         .get(pk=case_pk)
     )

@@ -40,6 +40,7 @@ from cases.models import (
     CaseTransition,
     ExtensionDecision,
     PhotoStage,
+    Satisfaction,
     Status,
     TimeUnit,
 )
@@ -83,6 +84,7 @@ def case_whole(user, number: str) -> Case:
                     "requested_at", "id"
                 ),
             ),
+            "followers",
         )
         .order_by()
         .first()
@@ -179,6 +181,8 @@ def _timeline(case: Case, viewer) -> list[dict]:
 STEP_LABELS = {
     "report": gettext_lazy("Report"),
     "overdue": gettext_lazy("Marked overdue"),
+    "follow": gettext_lazy("Followed by a citizen"),  # "this is mine too" on the portal
+    "repeat": gettext_lazy("Repeat call merged"),  # 并单
     "comment": gettext_lazy("Citizen's comment"),
 }
 
@@ -225,6 +229,62 @@ def _reporter(case: Case, viewer) -> dict:
         "contact": contact,
         "name": case.contact_name if contact else "",
         "phone": case.contact_phone if contact else "",
+    }
+
+
+def _public(case: Case, viewer, now) -> dict:
+    """The public side of the case as staff read it: the hotline's request (type, ticket,
+    time to answer, repeats), who follows it (their contacts only to those who may read
+    contacts), the citizen's verdict and the callback (回访), and what the public sees of it
+    (held, hidden or edited, beside the original)."""
+    contact = policy.sees_contact(viewer, case)
+    followers = list(case.followers.all())
+    attempts = sum(
+        1
+        for row in case.timeline.all()
+        if row.action == "callback" and not row.detail.get("reached")
+    )
+    callback = None
+    if case.callback_due or case.callback_done_at:
+        waiting = case.callback_done_at is None
+        callback = {
+            "due": case.callback_due,
+            "done_at": case.callback_done_at,
+            "waiting": waiting,
+            "late": waiting and case.callback_due is not None and case.callback_due < now,
+            "attempts": attempts,
+        }
+    return {
+        "request_type": case.get_request_type_display() if case.request_type else "",
+        "external_number": case.external_number or "",
+        "reply_due": case.reply_due,
+        "reply_left": time_left(case.reply_due, now) if case.reply_due and case.is_open else None,
+        "repeat_count": case.repeat_count,
+        "followers_count": len(followers),
+        "followers": (
+            [
+                {
+                    "role": f.get_role_display(),
+                    "via": f.get_via_display(),
+                    "name": f.name,
+                    "phone": f.phone,
+                    "email": f.email,
+                    "notify": f.notify,
+                }
+                for f in followers
+            ]
+            if contact
+            else []
+        ),
+        "satisfaction": case.satisfaction,
+        "satisfaction_label": case.get_satisfaction_display() if case.satisfaction else "",
+        "callback": callback,
+        "held": case.held,
+        "hidden": case.public_hidden,
+        "public_text": case.public_text,
+        "moderated_at": case.moderated_at,
+        "is_public": Case.objects.filter(policy.public_cases(), pk=case.pk).exists(),
+        "hidden_photos": sum(1 for p in case.photos.all() if p.public_hidden),
     }
 
 
@@ -280,6 +340,25 @@ class Origin:
 
 # Which stage an action's photos are evidence of (the photo API's ``stage``).
 PHOTO_STAGE = {"verify": "verify", "confirm": "report", "handle": "handle"}
+# What the note is, where it is more than a reason.
+NOTE_LABELS = {
+    "answer": gettext_lazy("The answer given (required)"),  # 直接办结
+    "reopen": gettext_lazy("Why the citizen is not satisfied (required)"),
+    "callback": gettext_lazy("Note (the reason, when not satisfied)"),
+    "moderate": gettext_lazy("Reason (required, in the timeline)"),
+}
+
+
+def _moderation_photos(case: Case) -> list[dict]:
+    """The case's photos (their copies made) for the moderation form, each with its state."""
+    return [
+        {
+            "photo": photo,
+            "thumbnail": reverse("case-photo-file", args=[case.number, photo.pk, "thumbnail"]),
+        }
+        for photo in case.photos.all()
+        if photo.thumbnail and photo.display
+    ]
 
 
 def _forms(request, case: Case, offered: list[Action], failed: dict | None) -> list[dict]:
@@ -304,6 +383,10 @@ def _forms(request, case: Case, offered: list[Action], failed: dict | None) -> l
                 "departments": departments,
                 "proposal": proposal,
                 "photo_stage": PHOTO_STAGE.get(action.name, "handle"),
+                "note_label": NOTE_LABELS.get(action.name),
+                "case_photos": (
+                    _moderation_photos(case) if "public_photos" in action.fields else None
+                ),
             }
         )
     return forms
@@ -334,6 +417,8 @@ def render_case(request, case: Case, *, status: int = 200, failed=None, conflict
         "case": case,
         "item": case.item,
         "reporter": _reporter(case, user),
+        "public": _public(case, user, now),
+        "satisfactions": Satisfaction.choices,
         "people": {
             "assignee": shown_actor(user, case.assignee),
             "verifier": shown_actor(user, case.verifier),
@@ -414,6 +499,11 @@ DONE = {
     "extend-deny": gettext_lazy("Denied the extension of %(number)s."),
     "rate": gettext_lazy("Rated %(number)s."),
     "merge": gettext_lazy("Merged %(number)s into %(master)s."),
+    "answer": gettext_lazy("Answered %(number)s and closed it."),
+    "reopen": gettext_lazy("Reopened %(number)s for rework."),
+    "callback": gettext_lazy("Recorded the callback of %(number)s."),
+    "moderate": gettext_lazy("Moderated the public page of %(number)s."),
+    "release": gettext_lazy("Released %(number)s to the queue."),
 }
 
 

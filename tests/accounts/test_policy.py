@@ -55,6 +55,12 @@ def _names_a_role(node: ast.AST) -> bool:
     return False
 
 
+def _names_a_follower_role(node: ast.AST) -> bool:
+    """``FollowerRole.X``: a citizen's relation to a case they follow (reporter, follower,
+    repeat caller), not a person's role in the system."""
+    return any(isinstance(n, ast.Name) and n.id == "FollowerRole" for n in ast.walk(node))
+
+
 def role_comparisons(source: str) -> list[int]:
     """The lines of ``source`` (Python) that compare a role, or gather roles into a set of
     their own: decisions the policy should make."""
@@ -62,6 +68,8 @@ def role_comparisons(source: str) -> list[int]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Compare) and any(isinstance(op, _DECIDING) for op in node.ops):
             operands = [node.left, *node.comparators]
+            if any(map(_names_a_follower_role, operands)):
+                continue
             roles = [o for o in operands if _is_a_role_value(o)]
             # One role against another is a change, not a decision (accounts.signals).
             if any(map(_names_a_role, operands)) or 0 < len(roles) < len(operands):
@@ -133,6 +141,11 @@ def test_no_code_outside_the_policy_compares_a_role():
 )
 def test_the_check_finds_a_role_compared_in_python(line):
     assert role_comparisons(line) == [1]
+
+
+def test_a_followers_relation_to_a_case_is_no_role_decision():
+    assert role_comparisons("x = follower.role == FollowerRole.REPORTER") == []
+    assert role_comparisons("x = role not in FollowerRole.values") == []
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,8 @@ def test_the_dispatcher_is_offered_exactly_the_steps_of_a_new_report(client, peo
     case = report()
     page = page_of(client, people.dispatcher, case)
     assert page.status_code == 200
-    assert offered(page) == ["file", "reject", "cancel", "escalate", "merge"]
+    # …and moderation of what the public sees of it (the command centre moderates its area).
+    assert offered(page) == ["file", "reject", "cancel", "escalate", "merge", "moderate"]
 
 
 def test_the_department_is_offered_accept_return_and_extend_on_a_dispatched_case(
@@ -127,7 +128,7 @@ def test_each_stage_shows_its_deadline_and_the_working_time_left(client, people,
 def test_a_pending_extension_shows_the_deadline_now_and_once_approved(client, people, report):
     case = report(steps=["file", "dispatch", "accept", "extend"])
     page = page_of(client, people.dispatcher, case)
-    assert offered(page)[-2:] == ["extend-approve", "extend-deny"]
+    assert offered(page)[-3:] == ["extend-approve", "extend-deny", "moderate"]
     text = page.content.decode()
     assert "Handling due now" in text and "Due once approved" in text and "Pending" in text
 

@@ -77,6 +77,7 @@ def test_actions_offered_are_exactly_what_the_person_may_do_in_this_state(people
         "cancel",
         "escalate",
         "merge",
+        "moderate",
     ]
     assert [a.name for a in actions_for(people.staff, case)] == []
     assert [a.name for a in actions_for(people.inspector_a, case)] == ["cancel"]
@@ -115,9 +116,15 @@ def overdue(case):
     return case
 
 
+def held(case):
+    Case.objects.filter(pk=case.pk).update(held=True)
+    return case
+
+
 def test_each_dispatcher_queue_holds_exactly_its_cases(client, people, report):
     cases = {
         "to-file": report(),
+        "held": held(report()),  # 待审核: held reports are in no other queue until released
         "to-dispatch": report(steps=["file"]),
         "returned": report(steps=["file", "dispatch", "return"]),
         "to-approve": report(steps=["file", "dispatch", "extend"]),
