@@ -7,6 +7,8 @@
 // notifications socket). A browser test reads window.gridcityCaseMap (ready, loads, error,
 // shown, total, truncated, grouped, groups).
 
+import { drawStreets } from "../gridcity/outlines.js";
+
 const mapEl = document.getElementById("case-map");
 const form = document.getElementById("case-map-filters");
 const statusEl = document.getElementById("case-map-status");
@@ -52,7 +54,7 @@ function start() {
   if (mapEl.dataset.tileUrl) {
     L.tileLayer(mapEl.dataset.tileUrl, { attribution: mapEl.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   }
-  drawStreets(map);
+  drawStreets(map, mapEl.dataset.streetsUrl);
   const clusters = L.markerClusterGroup({
     chunkedLoading: true,
     showCoverageOnHover: false,
@@ -139,27 +141,6 @@ function start() {
     }
   });
   load();
-}
-
-// The streets' outlines, for a sense of place on a network without base tiles; the map works
-// without them.
-async function drawStreets(map) {
-  const outlines = L.geoJSON(null, {
-    interactive: false,
-    style: { color: "#1f4e79", weight: 1.5, opacity: 0.7, fillColor: "#1f4e79", fillOpacity: 0.04 },
-  }).addTo(map);
-  let next = mapEl.dataset.streetsUrl;
-  try {
-    while (next) {
-      const answer = await fetch(next, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (!answer.ok) return;
-      const page = await answer.json();
-      outlines.addData(page.features || []);
-      next = page.next ? new URL(page.next, location.href).pathname + new URL(page.next, location.href).search : null;
-    }
-  } catch (err) {
-    // No outlines: the cases are still drawn.
-  }
 }
 
 function filterParams() {

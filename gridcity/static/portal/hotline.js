@@ -4,6 +4,8 @@
 // /hotline/panel/?part=…; without this script "Look up" reloads the page with them.
 // A browser test reads window.gridcityHotline (ready, loads).
 
+import { drawStreets } from "../gridcity/outlines.js";
+
 const form = document.getElementById("call-form");
 const mapEl = document.getElementById("call-map");
 const S = (document.getElementById("hotline-strings") || {}).dataset || {};
@@ -73,25 +75,6 @@ function place(lat, lon, marker) {
   nearby();
 }
 
-async function drawStreets(map) {
-  const outlines = L.geoJSON(null, {
-    interactive: false,
-    style: { color: "#1f4e79", weight: 1.2, opacity: 0.7, fillOpacity: 0.03 },
-  }).addTo(map);
-  let next = mapEl.dataset.streetsUrl;
-  try {
-    while (next) {
-      const answer = await fetch(next, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (!answer.ok) return;
-      const page = await answer.json();
-      outlines.addData(page.features || []);
-      next = page.next ? new URL(page.next, location.href).pathname + new URL(page.next, location.href).search : null;
-    }
-  } catch (err) {
-    // No outlines: the map still takes a click.
-  }
-}
-
 function startMap() {
   if (!mapEl || !window.L) return;
   const map = L.map(mapEl, { minZoom: 3, maxZoom: 19 });
@@ -105,7 +88,7 @@ function startMap() {
   } else {
     map.setView([22.6, 113.85], 12);
   }
-  drawStreets(map);
+  drawStreets(map, mapEl.dataset.streetsUrl, { style: { weight: 1.2, fillOpacity: 0.03 } });
   const marker = L.circleMarker([0, 0], { radius: 8, color: "#b3261e", weight: 3, fillOpacity: 0.4 });
   const lon = parseFloat(value("lon"));
   const lat = parseFloat(value("lat"));

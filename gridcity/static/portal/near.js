@@ -3,6 +3,8 @@
 // "Use my location" centres the map on the phone's position (nothing is sent but the box).
 // A browser test reads window.gridcityNear (ready, loads, shown, truncated, error).
 
+import { drawStreets } from "../gridcity/outlines.js";
+
 const mapEl = document.getElementById("near-map");
 const listEl = document.getElementById("near-list");
 const statusEl = document.getElementById("near-status");
@@ -59,25 +61,6 @@ function popup(p) {
   ]);
 }
 
-async function drawStreets(map) {
-  const outlines = L.geoJSON(null, {
-    interactive: false,
-    style: { color: "#1f4e79", weight: 1.5, opacity: 0.7, fillColor: "#1f4e79", fillOpacity: 0.04 },
-  }).addTo(map);
-  let next = mapEl.dataset.streetsUrl;
-  try {
-    while (next) {
-      const answer = await fetch(next, { headers: { Accept: "application/json" }, credentials: "omit" });
-      if (!answer.ok) return;
-      const page = await answer.json();
-      outlines.addData(page.features || []);
-      next = page.next ? new URL(page.next, location.href).pathname + new URL(page.next, location.href).search : null;
-    }
-  } catch (err) {
-    // No outlines: the problems are still drawn.
-  }
-}
-
 function start() {
   if (!mapEl || !window.L) {
     api.error = "Leaflet is not loaded";
@@ -89,7 +72,7 @@ function start() {
   if (mapEl.dataset.tileUrl) {
     L.tileLayer(mapEl.dataset.tileUrl, { attribution: mapEl.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   }
-  drawStreets(map);
+  drawStreets(map, mapEl.dataset.streetsUrl, { credentials: "omit" });
   const pins = L.layerGroup().addTo(map);
   const extent = (mapEl.dataset.extent || "").split(",").map(Number);
   if (extent.length === 4 && extent.every(Number.isFinite)) {
