@@ -503,6 +503,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "cases.models.Status",
         "ShiftStatusEnum": "patrol.models.ShiftStatus",
+        "RequestTypeEnum": "cases.models.RequestType",
+        # The request types a citizen may give a report from the portal (a subset).
+        "CitizenRequestTypeEnum": "portal.services.REPORT_REQUEST_TYPE_CHOICES",
     },
     # Fields a model allows to be null are nullable in the schema too; each operation lists its
     # error answers with the error body (gridcity.api.schema).

@@ -53,6 +53,7 @@ REPORT_REQUEST_TYPES = (
     RequestType.REPORT,
     RequestType.SUGGESTION,
 )
+REPORT_REQUEST_TYPE_CHOICES = [(t.value, t.label) for t in REPORT_REQUEST_TYPES]
 
 
 class ReportPhotoRefused(FieldInvalid):

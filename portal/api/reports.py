@@ -89,7 +89,14 @@ class PublicReportCreateApi(APIView):
             "multipart/form-data": s.ReportInputSerializer,
             "application/json": s.ReportInputSerializer,
         },
-        responses={201: s.ReportedSerializer, 200: s.ReportedSerializer, **REFUSED},
+        responses={
+            201: s.ReportedSerializer,
+            200: s.ReportedSerializer,
+            403: OpenApiResponse(
+                description=_("permission_denied: a signed-in role that may not report problems")
+            ),
+            **REFUSED,
+        },
     )
     def post(self, request):
         if request.user.is_authenticated and not policy.may_report(request.user):

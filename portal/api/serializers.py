@@ -10,7 +10,7 @@ from cases.services import phone_normalised
 from gridcity.api.fields import LatitudeField, LongitudeField
 from gridcity.coords import CRS_CHOICES
 from portal.selectors import item_public_name
-from portal.services import REPORT_PHOTOS_MAX, REPORT_REQUEST_TYPES
+from portal.services import REPORT_PHOTOS_MAX, REPORT_REQUEST_TYPE_CHOICES
 
 PHONE_DIGITS = (7, 15)  # a landline without its area code to an international number
 
@@ -52,7 +52,7 @@ class ReportInputSerializer(_ContactInput):
     address = serializers.CharField(max_length=200, allow_blank=True, default="")
     description = serializers.CharField(max_length=2000)
     request_type = serializers.ChoiceField(
-        choices=[(t.value, t.label) for t in REPORT_REQUEST_TYPES],
+        choices=REPORT_REQUEST_TYPE_CHOICES,
         default=RequestType.COMPLAINT.value,
     )
     photos = serializers.ListField(

@@ -259,6 +259,7 @@ def test_the_reporter_reopens_within_the_window(people, taxonomy):
     case = anonymous_report(people, taxonomy.component)
     reporter = reporter_of(case)
     case = closed(people, case)
+    case = services.case_satisfaction(case=case, follower=reporter, satisfaction="unsatisfied")
 
     reopened = services.case_reopen(case=case, follower=reporter, note="井盖还是松的")
 
@@ -277,6 +278,7 @@ def test_the_reporter_may_not_reopen_after_the_window(people, taxonomy, time_mac
     case = anonymous_report(people, taxonomy.component)
     reporter = reporter_of(case)
     case = closed(people, case)
+    case = services.case_satisfaction(case=case, follower=reporter, satisfaction="unsatisfied")
     time_machine.shift(timedelta(days=8))
 
     with pytest.raises(services.CaseConflict) as refused:
