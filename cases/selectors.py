@@ -451,7 +451,6 @@ QUEUES: dict[str, Queue] = {
 WORKBENCH_QUEUES = {
     "dispatch": [
         "to-file",
-        "held",
         "to-dispatch",
         "returned",
         "to-approve",
@@ -459,6 +458,8 @@ WORKBENCH_QUEUES = {
         "verifying",
         "overdue",
         "escalated",
+        # Last, so that the keys g1…g8 keep their queues: spam held for a look is rare.
+        "held",
     ],
     "department": ["to-accept", "handling", "rework", "due-soon", "requested", "due-today"],
     "supervise": ["overdue", "escalated", "street-verifying", "to-approve"],
