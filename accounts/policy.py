@@ -19,6 +19,7 @@ querysets that a predicate registry would not build; a function with a name is a
 needs no registry to find.
 """
 
+from django.apps import apps
 from django.db.models import Q
 
 from accounts.models import Role
@@ -358,9 +359,17 @@ def may_reopen(user, case) -> bool:
 def public_cases() -> Q:
     """Which cases anyone may see on the public pages, as a condition on Case: filed (a
     citizen's report becomes public once the command centre accepted it), not held as spam,
-    not of a private item (e.g. security), and not rejected or cancelled."""
-    return Q(filed_at__isnull=False, held=False, item__private=False) & ~Q(
-        status__in=["rejected", "cancelled"]
+    not of a private item (e.g. security), and not rejected or cancelled.
+
+    The private items are a subquery (``item_id NOT IN (…)``, hashed once) rather than a join
+    on the item: with the join PostgreSQL planned "near me" item by item, reading the item
+    index of a million cases for a 500 m box (0.1–0.25 s instead of 3 ms)."""
+    # Looked up by name: accounts sits below the cases app and does not import it.
+    private_items = apps.get_model("cases", "Item").objects.filter(private=True).values("pk")
+    return (
+        Q(filed_at__isnull=False, held=False)
+        & ~Q(item__in=private_items)
+        & ~Q(status__in=["rejected", "cancelled"])
     )
 
 

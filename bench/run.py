@@ -25,7 +25,17 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-BENCHMARKS = ["locate", "import", "visibility", "me", "cases", "desk", "ingest", "analysis"]
+BENCHMARKS = [
+    "locate",
+    "import",
+    "visibility",
+    "me",
+    "cases",
+    "desk",
+    "portal",
+    "ingest",
+    "analysis",
+]
 
 
 def ensure_demo_city() -> None:

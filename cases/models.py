@@ -510,6 +510,7 @@ class CaseTransition(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("by"),
+        db_index=False,  # cases_step_actor_at leads with it
     )
     at = models.DateTimeField(_("when"))
     note = models.TextField(_("note"), blank=True)
@@ -518,6 +519,12 @@ class CaseTransition(models.Model):
 
     class Meta:
         ordering = ["case_id", "at", "id"]
+        indexes = [
+            # One person's steps in a period (the hotline operator's day, who did what when):
+            # a range of one actor's rows, where an index on the actor alone reads every step
+            # they ever took (120,000 for the hotline's operator at 1 M cases).
+            models.Index(fields=["actor", "at"], name="cases_step_actor_at"),
+        ]
         verbose_name = _("case step")
         verbose_name_plural = _("case timeline")
 
