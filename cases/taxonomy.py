@@ -53,6 +53,22 @@ def _check(items: list[dict], departments: dict[str, Department]) -> None:
                 )
 
 
+# What the public side reads of an item (市民门户): its name in a citizen's words, whether it is
+# offered on the portal, whether its cases stay off every public page. Only the keys the file
+# gives are written, so an administrator's choices in the admin survive a reload of a file
+# that says nothing about them.
+PUBLIC_KEYS = {
+    "public_name_zh": "public_name",
+    "public_name_en": "public_name_en",
+    "citizen_reportable": "citizen_reportable",
+    "private": "private",
+}
+
+
+def _public_side(item: dict) -> dict:
+    return {field: item[key] for key, field in PUBLIC_KEYS.items() if key in item}
+
+
 @transaction.atomic
 def taxonomy_load(data: dict) -> dict[str, int]:
     """Create or update every category and item of ``data``; returns counts."""
@@ -91,6 +107,7 @@ def taxonomy_load(data: dict) -> dict[str, int]:
             }
             for stage in STAGES:
                 defaults[f"{stage}_limit"], defaults[f"{stage}_unit"] = item["limits"][stage]
+            defaults.update(_public_side(item))
             existing = Item.objects.filter(code=item["code"]).first()
             if existing is None:
                 Item.objects.create(code=item["code"], **defaults)

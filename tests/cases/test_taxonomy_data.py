@@ -41,6 +41,8 @@ DEPARTMENTS = {
 }
 STAGES = ("file", "dispatch", "handle", "verify")
 UNITS = {"work_hours", "work_days", "clock_hours"}
+# Optional: what the public side reads (cases.taxonomy.PUBLIC_KEYS).
+PUBLIC_FIELDS = {"public_name_zh", "public_name_en", "citizen_reportable", "private"}
 ITEM_FIELDS = {
     "code",
     "name_zh",
@@ -81,8 +83,18 @@ def test_the_taxonomy_holds_152_items(items):
 
 def test_every_item_carries_all_its_fields(items):
     for _, item in items:
-        assert set(item) == ITEM_FIELDS, item["code"]
+        assert ITEM_FIELDS <= set(item) <= ITEM_FIELDS | PUBLIC_FIELDS, item["code"]
         assert isinstance(item["emergency"], bool), item["code"]
+
+
+def test_the_public_side_of_an_item_is_plain_words_and_flags(items):
+    for _, item in items:
+        for key in ("public_name_zh", "public_name_en"):
+            assert isinstance(item.get(key, ""), str) and len(item.get(key, "")) <= 50, item["code"]
+        for key in ("citizen_reportable", "private"):
+            assert isinstance(item.get(key, False), bool), item["code"]
+        # A private item's cases never show publicly, so citizens are not offered it either.
+        assert not item.get("private") or item.get("citizen_reportable") is False, item["code"]
 
 
 def test_item_codes_are_unique_across_the_file(items):

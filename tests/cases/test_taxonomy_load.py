@@ -78,3 +78,32 @@ def test_a_file_that_is_not_json_is_refused(tmp_path):
 
     with pytest.raises(TaxonomyInvalid):
         taxonomy_load_file(path)
+
+
+def test_the_demo_taxonomy_says_what_citizens_may_report_and_what_stays_private(departments):
+    taxonomy_load_file(DEMO_TAXONOMY)
+
+    rubbish = Item.objects.get(code="1101")
+    assert (rubbish.public_name, rubbish.public_name_en) == (
+        "路边有垃圾",
+        "Rubbish left in the street",
+    )
+    camera = Item.objects.get(code="0120")  # 治安监控探头: a security matter
+    assert camera.private and not camera.citizen_reportable
+    assert Item.objects.filter(citizen_reportable=True).count() > 140
+    assert not Item.objects.get(code="1201").private
+
+
+def test_a_file_silent_on_the_public_side_keeps_the_administrators_choice(departments):
+    taxonomy_load_file(DEMO_TAXONOMY)
+    Item.objects.filter(code="1109").update(private=True, public_name="夜里很吵")
+    data = json.loads(DEMO_TAXONOMY.read_text(encoding="utf-8"))
+    for category in data["categories"]:
+        for item in category["items"]:
+            for key in ("public_name_zh", "public_name_en", "citizen_reportable", "private"):
+                item.pop(key, None)
+
+    taxonomy_load(data)
+
+    noise = Item.objects.get(code="1109")
+    assert noise.private and noise.public_name == "夜里很吵"
