@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import DateTimeField, F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
@@ -32,7 +31,8 @@ from cases.selectors import (
     queue_counts,
 )
 from gridcity.api.pagination import CursorPagination
-from gridcity.errors import DomainError, FieldInvalid, error_response
+from gridcity.errors import FieldInvalid
+from gridcity.pages import page_for
 
 
 def workbench_required(workbench: str):
@@ -41,19 +41,11 @@ def workbench_required(workbench: str):
 
     def decorate(view):
         @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not policy.may_use_workbench(request.user, workbench):
-                raise PermissionDenied
+        def marked(request, *args, **kwargs):
             request.workbench = workbench
-            try:
-                return view(request, *args, **kwargs)
-            except DomainError as refused:
-                # A bad parameter or a refused step asked for as JSON: the API's answer.
-                return error_response(refused.answer())
+            return view(request, *args, **kwargs)
 
-        return wrapped
+        return page_for(lambda user: policy.may_use_workbench(user, workbench))(marked)
 
     return decorate
 

@@ -21,12 +21,9 @@ the grids counted.
 """
 
 import math
-from functools import wraps
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models import Extent
-from django.core.exceptions import PermissionDenied
 from django.db.models import Case as DbCase
 from django.db.models import DateTimeField, F, When
 from django.http import JsonResponse
@@ -43,8 +40,9 @@ from cases.models import OPEN_STATES, STAGE_DUE, Source, Status
 from cases.selectors import as_list_rows, cases_counted_by_grid, cases_in_box, cases_visible_to
 from desk.web.common import queue_nav
 from gridcity.api.filters import bbox_geometry
-from gridcity.errors import DomainError, FieldInvalid, error_response
+from gridcity.errors import FieldInvalid
 from gridcity.models import CODE_LENGTHS, District, Level
+from gridcity.pages import page_for
 from gridcity.selectors import label_points
 
 # Cases drawn one by one per answer, at most: a few communities' open cases, little enough
@@ -66,22 +64,8 @@ STAGE_DEADLINE = DbCase(
 )
 
 
-def desk_required(view):
-    """Anyone with a back-office workbench (``policy.may_use_desk``); anonymous people are
-    sent to log in, others get the 403 page. A refused parameter is the API's JSON 4xx."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not policy.may_use_desk(request.user):
-            raise PermissionDenied
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as refused:
-            return error_response(refused.answer())
-
-    return wrapped
+# Anyone with a back-office workbench (``policy.may_use_desk``).
+desk_required = page_for(policy.may_use_desk)
 
 
 @desk_required

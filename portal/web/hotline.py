@@ -17,14 +17,10 @@ A page here reads through ``portal.selectors`` and writes through ``portal.servi
 ``cases.services``; who may open it is ``accounts.policy.may_take_calls``.
 """
 
-from functools import wraps
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models import Extent
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -42,8 +38,9 @@ from cases.calendar import calendar_current
 from cases.models import Case, Item, RequestType, Satisfaction
 from cases.selectors import cases_visible_to
 from gridcity.api.pagination import CursorPagination
-from gridcity.errors import DomainError, FieldInvalid, error_response
+from gridcity.errors import DomainError, FieldInvalid
 from gridcity.models import District
+from gridcity.pages import page_for
 from portal import selectors
 from portal.models import KnowledgeEntry
 from portal.services import call_answer, call_merge, call_take
@@ -56,21 +53,8 @@ UNIT_WORDS = {
 }
 
 
-def hotline_required(view):
-    """The hotline's pages: anonymous people log in first, others get the 403 page."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not policy.may_take_calls(request.user):
-            raise PermissionDenied
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as refused:  # a bad parameter of a fragment or a page
-            return error_response(refused.answer())
-
-    return wrapped
+# The hotline's pages (``policy.may_take_calls``).
+hotline_required = page_for(policy.may_take_calls)
 
 
 class CallForm(forms.Form):
