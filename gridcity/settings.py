@@ -283,6 +283,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "patrol.tasks.tracks_prune_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # The portal's captcha challenges that ran out unanswered (portal.abuse).
+    "portal-captcha-expired-purge": {
+        "task": "portal.tasks.captcha_challenges_expired_purge_task",
+        "schedule": 3600.0,
+    },
     # Notifications for the outside channel that are due (a first try lost, or a retry).
     "cases-notifications-deliver": {
         "task": "cases.tasks.notifications_drain_task",

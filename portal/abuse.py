@@ -358,3 +358,12 @@ def spam_markers(text: str) -> list[str]:
         SpamMarker.BLOCKED_WORD: _blocked_word(text),
     }
     return [marker.value for marker, hit in found.items() if hit]
+
+
+def captcha_challenges_expired_purge() -> int:
+    """Delete the challenges whose time ran out (shown on a page, never answered); how many.
+    Run by beat every hour: anyone may cause a challenge row, so they must not pile up."""
+    from django.utils import timezone
+
+    expired = CaptchaStore.objects.filter(expiration__lte=timezone.now())
+    return expired.delete()[0]

@@ -2,6 +2,7 @@
 reports after a few an hour, and the spam markers that hold a report for moderation."""
 
 import json
+from datetime import timedelta
 from typing import ClassVar
 
 import pytest
@@ -20,6 +21,7 @@ from portal.abuse import (
     ReportCaptchaRefused,
     ReportRateLimited,
     captcha_challenge,
+    captcha_challenges_expired_purge,
     captcha_needed,
     client_address,
     normalise_phone,
@@ -533,3 +535,16 @@ def test_words_of_the_blocklist_are_found_ignoring_case_and_width(settings):
     assert spam_markers("专业代开发票") == ["blocked_word"]
     assert spam_markers("ｃａｓｉｎｏ online now") == ["blocked_word"]
     assert spam_markers("小区门口垃圾堆积三天无人清理，气味很大") == []
+
+
+def test_expired_captcha_challenges_are_purged_every_hour(db, settings, time_machine):
+    time_machine.move_to("2026-11-24 10:00 +08:00", tick=False)
+    old = captcha_challenge()["key"]
+    time_machine.shift(timedelta(minutes=settings.CAPTCHA_TIMEOUT + 1))
+    fresh = captcha_challenge()["key"]
+
+    assert captcha_challenges_expired_purge() == 1
+    assert list(CaptchaStore.objects.values_list("hashkey", flat=True)) == [fresh]
+    assert old != fresh
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "portal.tasks.captcha_challenges_expired_purge_task" in tasks
