@@ -1,6 +1,7 @@
 """Copy the workbench screenshots the browser tests saved into docs/img/, made small.
 
-The browser tests (tests/e2e/test_desk_a11y.py, test_desk_flow.py) save every workbench page
+The browser tests (tests/e2e/test_desk_a11y.py, test_desk_flow.py, the portal's and the
+hotline's) save every workbench and portal page
 at desktop and phone width to var/screenshots/ (or $GRIDCITY_SCREENSHOT_DIR). The docs show a
 few of them; this keeps each under 200 KB (a palette of 256 colours suits flat interface
 pictures) so the repository stays light:
@@ -27,7 +28,23 @@ SHOWN = [
     "map-desktop",
     "mobile-phone",
     "dispatch-queue-phone",
+    "portal-report-phone",
+    "portal-report-similar-phone",
+    "hotline-console-desktop",
+    "hotline-console-phone",
+    "hotline-callbacks-desktop",
+    "hotline-callbacks-phone",
+    "hotline-day-desktop",
+    "hotline-knowledge-desktop",
 ]
+# Pictures the docs name otherwise than the test that takes them (docs name: saved name).
+RENAMED = {
+    "portal-near-phone": "portal-near-360",
+    "portal-track-phone": "portal-track-2-dispatched-360",
+    "portal-rate-phone": "portal-track-3-rate-360",
+    "portal-reopen-phone": "portal-track-4-reopen-360",
+    "portal-reopened-phone": "portal-track-5-reopened-360",
+}
 LIMIT = 200 * 1024
 
 
@@ -52,8 +69,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.target.mkdir(parents=True, exist_ok=True)
     missing = []
-    for name in SHOWN:
-        source = args.source / f"{name}.png"
+    for name in [*SHOWN, *RENAMED]:
+        source = args.source / f"{RENAMED.get(name, name)}.png"
         if not source.exists():
             missing.append(name)
             continue
