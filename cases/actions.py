@@ -173,6 +173,23 @@ def _note(name, label, transition, may, **kw) -> Action:
     return Action(name, label, s.NoteInputSerializer, _note_call(name), may, transition, **kw)
 
 
+def _decisions(name: str, kind: str, decide, labels: tuple) -> list[Action]:
+    """A department's waiting request (延期 or 挂账) answered: ``<name>-approve`` and
+    ``<name>-deny``, alike but for the answer (the denial shown as the destructive one)."""
+    return [
+        Action(
+            f"{name}-{verdict}",
+            label,
+            s.NoteInputSerializer,
+            lambda c, u, d, approve=approve: decide(case=c, by=u, approve=approve, note=d["note"]),
+            policy.may_approve,
+            applies=_pending_of(kind),
+            danger=not approve,
+        )
+        for verdict, label, approve in (("approve", labels[0], True), ("deny", labels[1], False))
+    ]
+
+
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in [
@@ -285,48 +302,18 @@ ACTIONS: dict[str, Action] = {
             applies=_extendable,
             note_required=True,
         ),  # 挂账申请
-        Action(
-            "extend-approve",
-            _("Approve extension"),
-            s.NoteInputSerializer,
-            lambda c, u, d: services.case_extension_decide(
-                case=c, by=u, approve=True, note=d["note"]
-            ),
-            policy.may_approve,
-            applies=_pending_of(RequestKind.EXTENSION),
-        ),
-        Action(
-            "extend-deny",
-            _("Deny extension"),
-            s.NoteInputSerializer,
-            lambda c, u, d: services.case_extension_decide(
-                case=c, by=u, approve=False, note=d["note"]
-            ),
-            policy.may_approve,
-            applies=_pending_of(RequestKind.EXTENSION),
-            danger=True,
-        ),
-        Action(
-            "suspend-approve",
-            _("Approve suspension"),
-            s.NoteInputSerializer,
-            lambda c, u, d: services.case_suspension_decide(
-                case=c, by=u, approve=True, note=d["note"]
-            ),
-            policy.may_approve,
-            applies=_pending_of(RequestKind.SUSPENSION),
-        ),
-        Action(
-            "suspend-deny",
-            _("Deny suspension"),
-            s.NoteInputSerializer,
-            lambda c, u, d: services.case_suspension_decide(
-                case=c, by=u, approve=False, note=d["note"]
-            ),
-            policy.may_approve,
-            applies=_pending_of(RequestKind.SUSPENSION),
-            danger=True,
-        ),
+        *_decisions(
+            "extend",
+            RequestKind.EXTENSION,
+            services.case_extension_decide,
+            (_("Approve extension"), _("Deny extension")),
+        ),  # 延期审批
+        *_decisions(
+            "suspend",
+            RequestKind.SUSPENSION,
+            services.case_suspension_decide,
+            (_("Approve suspension"), _("Deny suspension")),
+        ),  # 挂账审批
         Action(
             "rate",
             _("Rate"),
