@@ -418,3 +418,23 @@ def test_confirmations_made_offline_are_sent_and_one_filed_meanwhile_counts_as_d
     assert not Case.objects.get(pk=taken.pk).timeline.filter(action="confirm").exists()
     assert not CasePhoto.objects.filter(case=taken).exists()
     assert not driver.find_elements(By.CSS_SELECTOR, ".m-task")
+
+
+def test_logging_out_removes_what_the_phone_kept_for_offline(
+    two_tasks, live_server, browser_factory, inspector_city
+):
+    people, _cases = two_tasks
+    centre = people.grid_a.geom.point_on_surface
+    driver = browser_factory(360, 740, phone=True)
+    open_mobile(driver, live_server, people, centre.x, centre.y)
+    WebDriverWait(driver, WAIT).until(shell_kept)
+
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/logout/'] button").click()
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.execute_script("return document.documentElement.dataset.offlineKept")
+    )
+
+    kept = run_async(
+        driver, "caches.keys().then((n) => n.filter((k) => k.startsWith('gridcity-m-')))"
+    )
+    assert kept == []
