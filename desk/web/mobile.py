@@ -175,6 +175,7 @@ def shell_urls() -> list[str]:
     return [
         reverse("mobile-home"),
         static("desk/mobile/mobile.js"),
+        static("desk/photos.js"),  # imported by mobile.js: the photos made smaller
         static("desk/mobile/mobile.css"),
         static("leaflet/leaflet.js"),
         static("leaflet/leaflet.css"),

@@ -8,6 +8,8 @@
 //
 // Plain ES module, no build step. Browser tests read window.gridcityMobile.
 
+import { shrink } from '../photos.js';
+
 const app = document.getElementById('m-app');
 const S = document.getElementById('m-strings').dataset;
 const $ = (id) => document.getElementById(id);
@@ -420,39 +422,10 @@ function route({ focus = true } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Photos: resized in the browser to at most PHOTO_MAX_PX, as JPEG.
-
-async function decoded(file) {
-  if (window.createImageBitmap) {
-    try {
-      return await createImageBitmap(file, { imageOrientation: 'from-image' });
-    } catch (error) {
-      // Some formats only an <img> decodes: below.
-    }
-  }
-  const url = URL.createObjectURL(file);
-  try {
-    const img = new Image();
-    img.src = url;
-    await img.decode();
-    return img;
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-}
-
-async function shrink(file) {
-  const image = await decoded(file);
-  const width = image.width || image.naturalWidth;
-  const height = image.height || image.naturalHeight;
-  const scale = Math.min(1, PHOTO_MAX_PX / Math.max(width, height));
-  const canvas = document.createElement('canvas');
-  canvas.width = Math.round(width * scale);
-  canvas.height = Math.round(height * scale);
-  canvas.getContext('2d').drawImage(image, 0, 0, canvas.width, canvas.height);
-  if (image.close) image.close();
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('toBlob'))), 'image/jpeg', PHOTO_QUALITY));
+// Photos: made smaller in the browser (desk/photos.js, as on the desk's pages) to at most
+// PHOTO_MAX_PX on the long side, as JPEG with the original's EXIF (where and when it was taken).
+async function smaller(file) {
+  return (await shrink(file, { maxSide: PHOTO_MAX_PX, quality: PHOTO_QUALITY })).blob;
 }
 
 // A photo picker: the file input, the list of previews with their remove buttons, the blobs.
@@ -480,7 +453,7 @@ function photoPicker(input, list) {
   input.addEventListener('change', async () => {
     for (const file of input.files) {
       try {
-        photos.push(await shrink(file));
+        photos.push(await smaller(file));
       } catch (error) {
         const li = document.createElement('li');
         li.className = 'm-error';
