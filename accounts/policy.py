@@ -53,6 +53,9 @@ SEES_CONTACT = frozenset({Role.DISPATCHER, Role.HOTLINE, Role.ADMIN})
 # Who may know which person a citizen is: the hotline calls citizens back (回访) and
 # administrators answer for the data. Everyone else sees "citizen" (市民) where a citizen acted.
 SEES_CITIZEN_IDENTITY = frozenset({Role.HOTLINE, Role.ADMIN})
+# Who reads a citizen's phone number (and e-mail): the hotline, which calls them back, and
+# administrators; nobody else, the command centre included (it sees the name only).
+SEES_PHONE = frozenset({Role.HOTLINE, Role.ADMIN})
 # The hotline (12345 热线): takes calls, merges repeats (并单), answers consultations at once
 # (直接办结) and calls citizens back (回访).
 HOTLINE = frozenset({Role.HOTLINE, Role.ADMIN})
@@ -147,9 +150,15 @@ def sees_every_shift(user) -> bool:
 
 
 def sees_contact(user, case=None) -> bool:
-    """Whether ``user`` reads the reporter's name and phone on ``case``: the command centre and
-    the hotline (they call back), administrators and superusers."""
+    """Whether ``user`` reads the reporter's name on ``case`` (the phone: ``sees_phone``): the
+    command centre and the hotline, administrators and superusers."""
     return _superuser(user) or _role(user) in SEES_CONTACT
+
+
+def sees_phone(user, case=None) -> bool:
+    """Whether ``user`` reads a citizen's phone number and e-mail on ``case`` (its reporter's,
+    its followers'): the hotline and administrators only."""
+    return _superuser(user) or _role(user) in SEES_PHONE
 
 
 def sees_citizen_identity(user, citizen=None) -> bool:

@@ -286,9 +286,10 @@ class CaseDetailSerializer(CaseListSerializer):
         ]
 
     def get_contact(self, case) -> dict | None:
-        if not self.context.get("sees_contact") or not (case.contact_name or case.contact_phone):
+        phone = case.contact_phone if self.context.get("sees_phone") else ""
+        if not self.context.get("sees_contact") or not (case.contact_name or phone):
             return None
-        return {"name": case.contact_name, "phone": case.contact_phone}
+        return {"name": case.contact_name, "phone": phone}
 
     def get_followers_count(self, case) -> int:
         return len(_followers(case))
@@ -297,8 +298,15 @@ class CaseDetailSerializer(CaseListSerializer):
         """Who follows the case and how to reach them: only to those who see contacts."""
         if not self.context.get("sees_contact"):
             return None
+        phone = bool(self.context.get("sees_phone"))
         return [
-            {"role": f.role, "via": f.via, "name": f.name, "phone": f.phone, "email": f.email}
+            {
+                "role": f.role,
+                "via": f.via,
+                "name": f.name,
+                "phone": f.phone if phone else "",
+                "email": f.email if phone else "",
+            }
             for f in _followers(case)
         ]
 
@@ -459,3 +467,12 @@ class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "kind", "case", "message", "created_at", "read_at"]
+
+
+def contact_context(user, case) -> dict:
+    """What ``CaseDetailSerializer`` shows of a citizen's contacts to ``user``: the name to
+    those who see contacts, the phone and e-mail to those who see phones (accounts.policy)."""
+    return {
+        "sees_contact": policy.sees_contact(user, case),
+        "sees_phone": policy.sees_phone(user, case),
+    }

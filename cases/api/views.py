@@ -54,10 +54,8 @@ class CasePagination(CursorPagination):
 
 
 def _case_detail(request, case):
-    sees_contact = policy.sees_contact(request.user, case)
-    return s.CaseDetailSerializer(
-        case, context={"request": request, "sees_contact": sees_contact}
-    ).data
+    context = {"request": request, **s.contact_context(request.user, case)}
+    return s.CaseDetailSerializer(case, context=context).data
 
 
 def _visible_case(request, number: str):

@@ -228,7 +228,7 @@ def _reporter(case: Case, viewer) -> dict:
         "who": shown_actor(viewer, case.reporter),
         "contact": contact,
         "name": case.contact_name if contact else "",
-        "phone": case.contact_phone if contact else "",
+        "phone": case.contact_phone if policy.sees_phone(viewer, case) else "",
     }
 
 
@@ -238,6 +238,7 @@ def _public(case: Case, viewer, now) -> dict:
     contacts), the citizen's verdict and the callback (回访), and what the public sees of it
     (held, hidden or edited, beside the original)."""
     contact = policy.sees_contact(viewer, case)
+    phone = policy.sees_phone(viewer, case)
     followers = list(case.followers.all())
     attempts = sum(
         1
@@ -267,8 +268,8 @@ def _public(case: Case, viewer, now) -> dict:
                     "role": f.get_role_display(),
                     "via": f.get_via_display(),
                     "name": f.name,
-                    "phone": f.phone,
-                    "email": f.email,
+                    "phone": f.phone if phone else "",
+                    "email": f.email if phone else "",
                     "notify": f.notify,
                 }
                 for f in followers
@@ -558,7 +559,7 @@ def _act(request, case: Case, spec: Action, wants_json: bool):
 def _succeeded(request, before: Case, spec: Action, changed: Case, wants_json: bool):
     if wants_json:
         whole = case_whole(request.user, changed.number)
-        context = {"request": request, "sees_contact": policy.sees_contact(request.user, whole)}
+        context = {"request": request, **s.contact_context(request.user, whole)}
         return JsonResponse(s.CaseDetailSerializer(whole, context=context).data)
     messages.success(request, _done_message(spec, changed, request.POST))
     origin = Origin(request.user, request.GET)

@@ -138,7 +138,9 @@ def test_the_source_comes_from_the_role(client, people, taxonomy):
     )
 
 
-def test_a_citizens_contact_is_shown_to_the_command_centre_only(client, people, taxonomy):
+def test_a_citizens_name_is_shown_to_the_command_centre_and_the_phone_to_the_hotline(
+    client, people, taxonomy
+):
     number = reported(
         client,
         people.dispatcher,
@@ -149,6 +151,11 @@ def test_a_citizens_contact_is_shown_to_the_command_centre_only(client, people, 
     )["number"]
 
     client.force_login(people.dispatcher)
+    assert client.get(f"/api/v1/cases/{number}/").json()["contact"] == {
+        "name": "李先生",
+        "phone": "",
+    }
+    client.force_login(people.admin)
     assert client.get(f"/api/v1/cases/{number}/").json()["contact"]["phone"] == "13800138000"
     client.force_login(people.supervisor)
     assert client.get(f"/api/v1/cases/{number}/").json()["contact"] is None

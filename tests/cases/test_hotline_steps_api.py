@@ -196,7 +196,7 @@ def test_a_held_report_is_released_then_filed(client, people, taxonomy, hotline)
     assert act(client, people.dispatcher, case.number, "release").status_code == 409
 
 
-def test_the_detail_shows_followers_contacts_only_to_those_who_read_contacts(
+def test_the_detail_shows_followers_names_to_the_command_centre_and_phones_to_the_hotline(
     client, people, taxonomy
 ):
     case = citizen_case(people, taxonomy.component, request_type=RequestType.COMPLAINT)
@@ -209,10 +209,19 @@ def test_the_detail_shows_followers_contacts_only_to_those_who_read_contacts(
     assert CaseFollower.objects.filter(case=case).count() == 2
 
     client.force_login(people.dispatcher)
-    seen = client.get(f"/api/v1/cases/{case.number}/").json()
+    body = client.get(f"/api/v1/cases/{case.number}/")
+    seen = body.json()
     assert seen["followers_count"] == 2
-    assert {f["phone"] for f in seen["followers"]} == {"13812345678", ""}
+    assert {(f["role"], f["phone"], f["email"]) for f in seen["followers"]} == {
+        ("reporter", "", ""),
+        ("follower", "", ""),
+    }
+    assert b"13812345678" not in body.content and b"a@example.com" not in body.content
     assert seen["reply_due"] and seen["request_type"] == "complaint"
+
+    client.force_login(people.admin)  # as the hotline: it calls them back
+    seen = client.get(f"/api/v1/cases/{case.number}/").json()
+    assert {f["phone"] for f in seen["followers"]} == {"13812345678", ""}
 
     client.force_login(people.supervisor)
     body = client.get(f"/api/v1/cases/{case.number}/")

@@ -89,7 +89,7 @@ def test_a_step_of_another_role_is_the_403_page(client, people, report):
 # --- what it shows -------------------------------------------------------------------------
 
 
-def test_the_reporters_contact_is_shown_to_the_dispatcher_and_masked_for_the_staff(
+def test_the_reporters_name_is_shown_to_the_dispatcher_the_phone_only_to_the_hotline(
     client, people, item
 ):
     centre = people.grid_a.geom.point_on_surface
@@ -105,7 +105,8 @@ def test_the_reporters_contact_is_shown_to_the_dispatcher_and_masked_for_the_sta
     case = services.case_file(case=case, by=people.dispatcher)
     case = services.case_dispatch(case=case, by=people.dispatcher)
     dispatcher_sees = page_of(client, people.dispatcher, case).content.decode()
-    assert "13800138000" in dispatcher_sees and "王先生" in dispatcher_sees
+    assert "王先生" in dispatcher_sees and "13800138000" not in dispatcher_sees
+    assert "13800138000" in page_of(client, people.admin, case).content.decode()
     staff_sees = page_of(client, people.staff, case).content.decode()
     assert "13800138000" not in staff_sees and "王先生" not in staff_sees
     # Neither knows who the citizen is: the timeline and the reporter say "Citizen".

@@ -77,7 +77,8 @@ def test_the_page_shows_the_public_side_and_contacts_only_to_those_who_may(
     html = page_of(client, people.dispatcher, case).content.decode()
     assert "Complaint" in html and "Reply due" in html
     assert 'class="followers-count">1<' in html
-    assert "13812345678" in html
+    assert "13812345678" not in html  # the phone is the hotline's, not the command centre's
+    assert "13812345678" in page_of(client, people.admin, case).content.decode()
     assert "原文 王某" in html and "公开版本" in html
     assert 'class="flag moderated"' in html
 
