@@ -77,6 +77,10 @@ def open_page(driver, live_server, people) -> None:
     log_in(driver, live_server, people.supervisor)
     driver.get(f"{live_server.url}{reverse('desk-supervise')}")
     assert driver.find_element(By.CSS_SELECTOR, ".sv-figures")
+    # The inspectors' table is its own request, made by the page's script once it is loaded.
+    WebDriverWait(driver, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#sv-inspectors tr[data-inspector]")
+    )
 
 
 def lefts(driver, selector: str) -> list[int]:
