@@ -19,7 +19,10 @@ querysets that a predicate registry would not build; a function with a name is a
 needs no registry to find.
 """
 
+from datetime import timedelta
+
 from django.apps import apps
+from django.conf import settings
 from django.db.models import Q
 
 from accounts.models import Role
@@ -405,10 +408,6 @@ def follower_may_rate(follower, case) -> bool:
 
 def reopen_until(case):
     """The end of the window in which a reporter may reopen a closed case (不满意重办)."""
-    from datetime import timedelta
-
-    from django.conf import settings
-
     if case.status != "closed" or case.closed_at is None:
         return None
     return case.closed_at + timedelta(days=settings.GRIDCITY_REOPEN_DAYS)

@@ -11,6 +11,7 @@ the same transaction; (5) schedules its side effects (notifications, the websock
 import hashlib
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -1366,8 +1367,6 @@ def case_follow(
     ``repeat_count``; ``by`` is the hotline operator). Idempotent by account or phone (and a
     case has one reporter): following twice returns the first row. Only an open case (or, for
     its reporter, any) may be followed."""
-    import secrets
-
     if role not in FollowerRole.values:
         raise CaseInvalid("role", _("Not a follower role."))
     locked = _lock(case)
@@ -1411,8 +1410,6 @@ def _followers_carry(duplicate: Case, master: Case) -> None:
     """A merged duplicate's followers (its reporter included) follow the case it repeats from
     now on, so they hear of its progress; whoever already follows that case keeps their row.
     Their private link stays the duplicate's, whose page says where it went."""
-    import secrets
-
     there = CaseFollower.objects.filter(case=master)
     users = set(there.exclude(user=None).values_list("user_id", flat=True))
     phones = set(there.exclude(phone="").values_list("phone", flat=True))
@@ -1502,8 +1499,8 @@ def case_reopen(
         if follower.case_id != case.pk or follower.role != FollowerRole.REPORTER:
             raise CaseForbidden(_("Only the person who reported a case may reopen it."))
         locked = _lock(case)
-        window = timedelta(days=settings.GRIDCITY_REOPEN_DAYS)
-        if locked.closed_at is not None and timezone.now() - locked.closed_at > window:
+        until = policy.reopen_until(locked)
+        if until is not None and timezone.now() > until:
             raise CaseConflict(
                 locked, _("The time to reopen this case has passed."), code="reopen_too_late"
             )
